@@ -1,0 +1,321 @@
+/**
+ * The gate: given one request, decide accept / reject / pass, render the rejection, and log one
+ * record. Every adapter creates one gate per WebSocket endpoint and only translates.
+ */
+import { catalog, type HandshakeErrorCode } from './catalog.js';
+import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
+import { HandshakeError } from './errors.js';
+import { formatExtensions, negotiateExtensions } from './extensions.js';
+import { type HandshakeRecord, reportHandshake } from './logging.js';
+import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
+import { checkOrigin } from './origin.js';
+import { type HandshakeRequest, pathOf } from './request.js';
+import { type HttpResponse, renderRejection } from './response.js';
+import { selectSubprotocol } from './subprotocols.js';
+import { checkRequest, type Failure } from './validate.js';
+
+/** The handshake may go on: hand it to the WebSocket server with these settings. */
+export interface AcceptDecision {
+  readonly kind: 'accept';
+  /** The subprotocol to answer with (exactly one the client offered), if any. */
+  readonly protocol: string | undefined;
+  /**
+   * The `Sec-WebSocket-Extensions` value to hand the WebSocket server in place of the client's:
+   * only the permessage-deflate offers that passed RFC 7692 checks. `undefined` when none did.
+   */
+  readonly extensions: string | undefined;
+  /** What the `beforeUpgrade` hook returned. */
+  readonly context: unknown;
+  /** The normalised `Origin`, if any. */
+  readonly origin: string | undefined;
+}
+
+/** The handshake is refused with this error. */
+export interface RejectDecision {
+  readonly kind: 'reject';
+  readonly error: HandshakeError;
+  /** The intermediary or client diagnosed, for transport failures. */
+  readonly diagnosis: Diagnosis | undefined;
+  /** Codes of other checks that failed too. */
+  readonly otherFailures: readonly string[];
+  /** The normalised `Origin`, if any. */
+  readonly origin: string | undefined;
+}
+
+/** Not a WebSocket request for this endpoint: let the framework's next handler have it. */
+export interface PassDecision {
+  readonly kind: 'pass';
+  readonly reason: string;
+}
+
+/** What {@link Gate.decide} returns. */
+export type Decision = AcceptDecision | RejectDecision | PassDecision;
+
+/** What an adapter tells the gate about itself. */
+export interface AdapterInfo {
+  /** The framework name logged as `framework`. */
+  readonly framework: string;
+  /** The package named in option errors, e.g. `@wsgate/express`. */
+  readonly packageName?: string | undefined;
+  /** Option names the adapter adds on top of {@link WsGateOptions}. */
+  readonly extraOptions?: readonly string[] | undefined;
+}
+
+/** Extra facts an adapter adds to the log record. */
+export interface ReportExtras {
+  /** `performance.now()` when the request reached wsgate. */
+  readonly startedAt: number;
+  /** The framework's request id. */
+  readonly requestId?: string | undefined;
+}
+
+/** Codes whose cause is usually an intermediary or the client kind, so diagnosis is worth running. */
+const DIAGNOSED = new Set<HandshakeErrorCode>([
+  'HTTP_VERSION_TOO_OLD',
+  'NOT_A_WEBSOCKET_REQUEST',
+  'UPGRADE_HEADERS_STRIPPED',
+  'UPGRADE_HEADER_MISSING',
+  'CONNECTION_UPGRADE_MISSING',
+  'WEBSOCKET_VERSION_MISSING',
+  'WEBSOCKET_KEY_MISSING',
+]);
+
+/**
+ * One WebSocket endpoint's decisions.
+ *
+ * @example
+ * ```ts
+ * const gate = createGate({ protocols: ['chat.v1'] });
+ * const decision = await gate.decide(readRequest(req, 'upgrade'), req);
+ * ```
+ */
+export class Gate<TRequest = unknown> {
+  /** The validated options. */
+  readonly options: ResolvedOptions<TRequest>;
+  /** The framework name logged. */
+  readonly framework: string;
+
+  constructor(options?: WsGateOptions<TRequest>, adapter: AdapterInfo = { framework: 'core' }) {
+    this.options = resolveOptions(options, adapter.packageName, adapter.extraOptions);
+    this.framework = adapter.framework;
+  }
+
+  /**
+   * Decides one request. Never throws: hook errors become `HOOK_FAILED` rejections.
+   *
+   * @param handshake - The request as read by `readRequest`.
+   * @param request - The framework's request, handed to hooks.
+   */
+  async decide(handshake: HandshakeRequest, request: TRequest): Promise<Decision> {
+    const checked = checkRequest(handshake);
+    const opts = this.options;
+
+    if (handshake.arrival === 'request' && checked.isPlainRequest) {
+      if (handshake.method !== 'GET') {
+        return { kind: 'pass', reason: `a plain ${handshake.method} request is not a WebSocket handshake` };
+      }
+      if (opts.plainRequests === 'pass') return { kind: 'pass', reason: 'plainRequests is "pass"' };
+    }
+
+    const others = [...checked.transport, ...checked.negotiation].slice(1).map((f) => f.code);
+    const first = checked.transport[0];
+    if (first) return this.#rejectFailure(first, handshake, others, undefined);
+
+    const origin = await this.#guard(() => checkOrigin(opts.origins, handshake, request, opts.trustProxy));
+    if (origin instanceof HandshakeError) return this.#reject(origin, undefined, others, undefined);
+    if (!origin.ok) {
+      const shown = origin.origin === undefined ? '' : ` "${origin.origin}"`;
+      const error = new HandshakeError('ORIGIN_NOT_ALLOWED', {
+        detail: origin.detail,
+        hint: `Allow the origin${shown} in the \`origins\` option, or open the page from the same host as the server.`,
+      });
+      return this.#reject(error, undefined, others, origin.origin);
+    }
+
+    const info: HandshakeInfo = {
+      offeredProtocols: checked.offeredProtocols,
+      origin: origin.origin,
+      path: pathOf(handshake.url),
+    };
+    let context: unknown;
+    if (opts.beforeUpgrade) {
+      const hook = opts.beforeUpgrade;
+      const result = await this.#guard(() => hook(request, info));
+      if (result instanceof HandshakeError) return this.#reject(result, undefined, others, origin.origin);
+      context = result;
+    }
+
+    const negotiationFailure = checked.negotiation[0];
+    if (negotiationFailure) return this.#rejectFailure(negotiationFailure, handshake, others, origin.origin);
+
+    const protocol = await this.#chooseProtocol(checked.offeredProtocols, request);
+    if (protocol instanceof HandshakeError) return this.#reject(protocol, undefined, others, origin.origin);
+
+    const { accepted } = negotiateExtensions(checked.extensionOffers, opts.perMessageDeflate);
+    return {
+      kind: 'accept',
+      protocol,
+      extensions: accepted.length > 0 ? formatExtensions(accepted) : undefined,
+      context,
+      origin: origin.origin,
+    };
+  }
+
+  /** Renders a rejection for the request (JSON or text by its `Accept`). */
+  render(decision: RejectDecision, handshake: HandshakeRequest): HttpResponse {
+    return renderRejection(decision.error, handshake.headers, { production: this.options.production });
+  }
+
+  /**
+   * Logs the outcome (one record per handshake) and publishes it on the diagnostics channel.
+   * Returns the record.
+   */
+  report(
+    handshake: HandshakeRequest,
+    decision: AcceptDecision | RejectDecision,
+    extras: ReportExtras,
+  ): HandshakeRecord {
+    const base = {
+      path: pathOf(handshake.url),
+      framework: this.framework,
+      arrival: handshake.arrival,
+      origin: decision.origin,
+      remoteAddress: handshake.remoteAddress,
+      durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
+      requestId: extras.requestId,
+    };
+    if (decision.kind === 'accept') {
+      const record: HandshakeRecord = {
+        outcome: 'accepted',
+        status: 101,
+        ...base,
+        protocol: decision.protocol,
+        extensions: decision.extensions,
+      };
+      reportHandshake(record, this.options.logger, false);
+      return record;
+    }
+    const { error, diagnosis } = decision;
+    const record: HandshakeRecord = {
+      outcome: 'rejected',
+      status: error.status,
+      code: error.code,
+      ...base,
+      proxy: diagnosis?.proxy?.id,
+      client: diagnosis?.client?.id,
+      diagnosis: diagnosis?.proxy || diagnosis?.client ? diagnosis : undefined,
+      detail: error.detail,
+      hint: error.hint,
+      otherFailures: decision.otherFailures.length > 0 ? decision.otherFailures : undefined,
+      err: error.cause,
+    };
+    reportHandshake(record, this.options.logger, error.isServerFault);
+    return record;
+  }
+
+  /** Builds a rejection decision for a code an adapter detects itself (e.g. `ENDPOINT_NOT_FOUND`). */
+  reject(error: HandshakeError, origin?: string): RejectDecision {
+    return this.#reject(error, undefined, [], origin);
+  }
+
+  async #chooseProtocol(
+    offered: readonly string[],
+    request: TRequest,
+  ): Promise<string | undefined | HandshakeError> {
+    const opts = this.options;
+    const supported = opts.protocols;
+    if (offered.length === 0) {
+      if (!opts.requireProtocol) return undefined;
+      return new HandshakeError('SUBPROTOCOL_REQUIRED', {
+        detail: 'the client offered no subprotocol',
+        hint: 'Offer one of the supported subprotocols: new WebSocket(url, ["…"]).',
+        ...(supported.length > 0 ? { supported } : {}),
+      });
+    }
+    let chosen: string | undefined;
+    if (opts.selectProtocol) {
+      const selector = opts.selectProtocol;
+      const picked = await this.#guard(() => selector(offered, request));
+      if (picked instanceof HandshakeError) return picked;
+      if (picked !== undefined && (typeof picked !== 'string' || !offered.includes(picked))) {
+        return new HandshakeError('SUBPROTOCOL_SELECTION_INVALID', {
+          detail: `selectProtocol returned ${JSON.stringify(picked)}, which the client did not offer`,
+          hint: 'Return one of the offered subprotocols exactly as given, or undefined.',
+        });
+      }
+      chosen = picked;
+    } else {
+      chosen = selectSubprotocol(supported, offered, opts.protocolPreference);
+    }
+    if (chosen !== undefined || opts.onNoProtocolMatch === 'proceed') return chosen;
+    return new HandshakeError('SUBPROTOCOL_UNSUPPORTED', {
+      detail: `the client offered ${offered.map((p) => `"${p}"`).join(', ')}`,
+      hint:
+        supported.length > 0
+          ? 'Offer one of the supported subprotocols.'
+          : 'This endpoint speaks no subprotocol: connect without one.',
+      supported,
+    });
+  }
+
+  /** Runs application code; a thrown or returned HandshakeError is kept, anything else thrown becomes HOOK_FAILED. */
+  async #guard<T>(run: () => T | Promise<T>): Promise<T | HandshakeError> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof HandshakeError) return error;
+      return new HandshakeError('HOOK_FAILED', {
+        detail: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+  }
+
+  #rejectFailure(
+    failure: Failure,
+    handshake: HandshakeRequest,
+    others: readonly string[],
+    origin: string | undefined,
+  ): RejectDecision {
+    const diagnosis = DIAGNOSED.has(failure.code) ? diagnose(handshake) : undefined;
+    const hint = hintFor(failure.code, diagnosis);
+    const error = new HandshakeError(failure.code, { detail: failure.detail, ...(hint ? { hint } : {}) });
+    return this.#reject(error, diagnosis, others, origin);
+  }
+
+  #reject(
+    error: HandshakeError,
+    diagnosis: Diagnosis | undefined,
+    otherFailures: readonly string[],
+    origin: string | undefined,
+  ): RejectDecision {
+    return { kind: 'reject', error, diagnosis, otherFailures, origin };
+  }
+}
+
+/** The diagnosis-specific hint for a code, or `undefined` to keep the catalog's. */
+function hintFor(code: HandshakeErrorCode, diagnosis: Diagnosis | undefined): string | undefined {
+  if (!diagnosis) return undefined;
+  const describe = (finding: Finding) =>
+    `Looks like ${finding.name} (${finding.confidence} confidence: ${finding.evidence.join(', ')}). Fix: ${finding.fix.join(' ')}`;
+  if (code === 'NOT_A_WEBSOCKET_REQUEST') {
+    const generic = 'hint' in catalog[code] ? catalog[code].hint : undefined;
+    return diagnosis.client ? describe(diagnosis.client) : generic;
+  }
+  return diagnosis.proxy ? describe(diagnosis.proxy) : undefined;
+}
+
+/**
+ * Creates the gate of one endpoint; validates the options at once (a `TypeError` names the option).
+ *
+ * @example
+ * ```ts
+ * const gate = createGate({ protocols: ['chat.v2', 'chat.v1'], requireProtocol: true });
+ * ```
+ */
+export function createGate<TRequest = unknown>(
+  options?: WsGateOptions<TRequest>,
+  adapter?: AdapterInfo,
+): Gate<TRequest> {
+  return new Gate(options, adapter);
+}

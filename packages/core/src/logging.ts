@@ -1,0 +1,92 @@
+/**
+ * One structured record per handshake outcome, with the same fields in every framework, sent to a
+ * pino-compatible logger and published on a `node:diagnostics_channel` channel.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Finding } from './diagnosis.js';
+
+/**
+ * The logger wsgate writes to. pino loggers and Fastify's `request.log` satisfy it as they are:
+ * object first, then a short static message.
+ */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The name of the `node:diagnostics_channel` channel every handshake record is published on. */
+export const HANDSHAKE_CHANNEL = 'wsgate:handshake';
+
+/** The log message of an accepted handshake. */
+export const ACCEPTED_MESSAGE = 'websocket handshake accepted';
+/** The log message of a rejected handshake. */
+export const REJECTED_MESSAGE = 'websocket handshake rejected';
+
+/**
+ * The record logged (and published) once per handshake. Field names are fixed so that one
+ * dashboard query works for every framework.
+ */
+export interface HandshakeRecord {
+  /** Whether the handshake got its 101. */
+  readonly outcome: 'accepted' | 'rejected';
+  /** The HTTP status sent (101 when accepted). */
+  readonly status: number;
+  /** The rejection code; absent when accepted. */
+  readonly code?: string | undefined;
+  /** The request path (no query string: it may carry tickets). */
+  readonly path: string;
+  /** `express`, `koa`, `fastify`, or `core`. */
+  readonly framework: string;
+  /** Where the request arrived: `upgrade` or `request`. */
+  readonly arrival: 'upgrade' | 'request';
+  /** The negotiated subprotocol. */
+  readonly protocol?: string | undefined;
+  /** The request's `Origin`, normalised when it parsed. */
+  readonly origin?: string | undefined;
+  /** The peer address. */
+  readonly remoteAddress?: string | undefined;
+  /** Time from the request reaching wsgate to the outcome, in milliseconds. */
+  readonly durationMs: number;
+  /** The diagnosed intermediary's id (`nginx`, `apache`, …). */
+  readonly proxy?: string | undefined;
+  /** The diagnosed client's id (`browser-tab`, `postman`, …). */
+  readonly client?: string | undefined;
+  /** Evidence and fixes behind `proxy` and `client`. */
+  readonly diagnosis?:
+    | { readonly proxy?: Finding | undefined; readonly client?: Finding | undefined }
+    | undefined;
+  /** What went wrong with this request (never hidden in the log). */
+  readonly detail?: string | undefined;
+  /** What to change. */
+  readonly hint?: string | undefined;
+  /** Other checks that failed after the deciding one. */
+  readonly otherFailures?: readonly string[] | undefined;
+  /** The permessage-deflate offers handed to the WebSocket server. */
+  readonly extensions?: string | undefined;
+  /** The framework's request id, where it has one. */
+  readonly requestId?: string | undefined;
+  /** The error behind a server fault. */
+  readonly err?: unknown;
+}
+
+const handshakeChannel = channel(HANDSHAKE_CHANNEL);
+
+/**
+ * Logs a record at the right level (server faults at error, everything else at info) and publishes
+ * it on {@link HANDSHAKE_CHANNEL}. A logger that throws never breaks the handshake.
+ */
+export function reportHandshake(
+  record: HandshakeRecord,
+  logger: Logger | undefined,
+  serverFault: boolean,
+): void {
+  if (handshakeChannel.hasSubscribers) handshakeChannel.publish(record);
+  if (!logger) return;
+  try {
+    if (record.outcome === 'accepted') logger.info(record, ACCEPTED_MESSAGE);
+    else if (serverFault) logger.error(record, REJECTED_MESSAGE);
+    else logger.info(record, REJECTED_MESSAGE);
+  } catch {
+    // A broken logger must not turn into a hung or crashed handshake.
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The one options object every adapter takes, and its validation.
+ */
+import { isToken } from './headers.js';
+import type { Logger } from './logging.js';
+import { compileOriginPolicy, type OriginMatcher, type OriginPolicy } from './origin.js';
+
+/** What an application hook learns about the handshake besides the framework request. */
+export interface HandshakeInfo {
+  /** The subprotocols the client offered, in its order. */
+  readonly offeredProtocols: readonly string[];
+  /** The request's normalised `Origin`, if it sent one. */
+  readonly origin: string | undefined;
+  /** The request path. */
+  readonly path: string;
+}
+
+/**
+ * An application hook run before the 101 (after the origin check).
+ *
+ * - Return nothing to accept, or any value to accept with that value as the connection's context.
+ * - Throw or return a `HandshakeError` to reject (`AUTHENTICATION_REQUIRED`, `FORBIDDEN`, a custom status…).
+ * - Any other thrown error rejects with `HOOK_FAILED` (500, details only in the log).
+ */
+export type HandshakeHook<TRequest = unknown> = (request: TRequest, info: HandshakeInfo) => unknown;
+
+/**
+ * Picks the subprotocol. Return one of `offered` (exactly), or `undefined` for none. Anything else
+ * rejects the handshake with `SUBPROTOCOL_SELECTION_INVALID` (a server fault).
+ */
+export type ProtocolSelector<TRequest = unknown> = (
+  offered: readonly string[],
+  request: TRequest,
+) => string | undefined | Promise<string | undefined>;
+
+/**
+ * Options of a WebSocket endpoint. The same object works with every wsgate adapter.
+ *
+ * @typeParam TRequest - The framework's request type passed to hooks.
+ */
+export interface WsGateOptions<TRequest = unknown> {
+  /**
+   * The subprotocols this endpoint speaks, in server preference order.
+   * @default []
+   * @example ['chat.v2', 'chat.v1']
+   */
+  readonly protocols?: readonly string[] | undefined;
+  /**
+   * Whose order picks the subprotocol when several match.
+   * @default 'server'
+   */
+  readonly protocolPreference?: 'server' | 'client' | undefined;
+  /**
+   * Reject clients that offer no subprotocol (`SUBPROTOCOL_REQUIRED`).
+   * @default false
+   */
+  readonly requireProtocol?: boolean | undefined;
+  /**
+   * What to do when the client offered subprotocols and none matches. `'reject'` answers
+   * `SUBPROTOCOL_UNSUPPORTED`; `'proceed'` accepts without a subprotocol (Chromium and the `ws`
+   * client then fail the connection on their side, Firefox connects).
+   * @default 'reject'
+   */
+  readonly onNoProtocolMatch?: 'reject' | 'proceed' | undefined;
+  /**
+   * Picks the subprotocol instead of `protocols` (the escape hatch). Its result is checked.
+   * @example (offered) => offered.find((p) => p.startsWith('chat.'))
+   */
+  readonly selectProtocol?: ProtocolSelector<TRequest> | undefined;
+  /**
+   * Which browser origins may connect. Requests without `Origin` are always allowed.
+   * @default 'same-origin'
+   * @example ['https://app.example.com', 'https://*.example.com']
+   */
+  readonly origins?: OriginPolicy<TRequest> | undefined;
+  /**
+   * Trust `X-Forwarded-Host`/`X-Forwarded-Proto` for the same-origin check (only behind your own proxy).
+   * @default false
+   */
+  readonly trustProxy?: boolean | undefined;
+  /**
+   * Negotiate permessage-deflate. Offers that break RFC 7692 are declined, never rejected.
+   * @default false
+   */
+  readonly perMessageDeflate?: boolean | undefined;
+  /**
+   * Runs before the 101, after the origin check: accept with a context, or reject.
+   * @example async (req) => { if (!req.user) throw new HandshakeError('AUTHENTICATION_REQUIRED'); return req.user; }
+   */
+  readonly beforeUpgrade?: HandshakeHook<TRequest> | undefined;
+  /**
+   * What to do with a plain HTTP GET (no WebSocket headers at all) to the endpoint: `'reject'`
+   * answers 426 `NOT_A_WEBSOCKET_REQUEST` with a diagnosis; `'pass'` leaves it to the framework's
+   * next handler.
+   * @default 'reject'
+   */
+  readonly plainRequests?: 'reject' | 'pass' | undefined;
+  /**
+   * Where to log one record per handshake (pino works as is). Silent when absent.
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * Hide the `detail` of server faults from clients (codes stay).
+   * @default process.env.NODE_ENV === 'production'
+   */
+  readonly production?: boolean | undefined;
+}
+
+/** Options after validation, with defaults applied. */
+export interface ResolvedOptions<TRequest> {
+  readonly protocols: readonly string[];
+  readonly protocolPreference: 'server' | 'client';
+  readonly requireProtocol: boolean;
+  readonly onNoProtocolMatch: 'reject' | 'proceed';
+  readonly selectProtocol: ProtocolSelector<TRequest> | undefined;
+  readonly origins: OriginMatcher<TRequest>;
+  readonly trustProxy: boolean;
+  readonly perMessageDeflate: boolean;
+  readonly beforeUpgrade: HandshakeHook<TRequest> | undefined;
+  readonly plainRequests: 'reject' | 'pass';
+  readonly logger: Logger | undefined;
+  readonly production: boolean;
+}
+
+const KNOWN = new Set([
+  'protocols',
+  'protocolPreference',
+  'requireProtocol',
+  'onNoProtocolMatch',
+  'selectProtocol',
+  'origins',
+  'trustProxy',
+  'perMessageDeflate',
+  'beforeUpgrade',
+  'plainRequests',
+  'logger',
+  'production',
+]);
+
+/**
+ * Validates options and applies defaults. Throws a `TypeError` naming `@wsgate/core` (or `pkg`) and
+ * the option at fault.
+ *
+ * @param extraKeys - Option names an adapter adds on top (they are skipped here).
+ */
+export function resolveOptions<TRequest>(
+  options: WsGateOptions<TRequest> = {},
+  pkg = '@wsgate/core',
+  extraKeys: readonly string[] = [],
+): ResolvedOptions<TRequest> {
+  const fail = (option: string, message: string): never => {
+    throw new TypeError(`${pkg}: option \`${option}\` ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${pkg}: options must be an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key) && !extraKeys.includes(key)) fail(key, 'is not a known option');
+  }
+  const protocols = options.protocols ?? [];
+  if (!Array.isArray(protocols)) fail('protocols', 'must be an array of subprotocol tokens');
+  const seen = new Set<string>();
+  for (const protocol of protocols) {
+    if (typeof protocol !== 'string' || !isToken(protocol)) {
+      fail('protocols', `has ${JSON.stringify(protocol)}, which is not an RFC 9110 token`);
+    }
+    if (seen.has(protocol)) fail('protocols', `lists "${protocol}" twice`);
+    seen.add(protocol);
+  }
+  const oneOf = <T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T => {
+    if (value === undefined) return fallback;
+    if (!allowed.includes(value as T)) fail(option, `must be ${allowed.map((a) => `'${a}'`).join(' or ')}`);
+    return value as T;
+  };
+  const bool = (option: string, value: unknown, fallback: boolean): boolean => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') fail(option, 'must be a boolean');
+    return value as boolean;
+  };
+  const fn = <F>(option: string, value: unknown): F | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'function') fail(option, 'must be a function');
+    return value as F;
+  };
+  const logger = options.logger;
+  if (
+    logger !== undefined &&
+    (typeof logger !== 'object' ||
+      logger === null ||
+      typeof logger.info !== 'function' ||
+      typeof logger.error !== 'function')
+  ) {
+    fail('logger', 'must have info() and error() methods (pino, or Fastify’s request.log)');
+  }
+  const requireProtocol = bool('requireProtocol', options.requireProtocol, false);
+  const selectProtocol = fn<ProtocolSelector<TRequest>>('selectProtocol', options.selectProtocol);
+  if (requireProtocol && protocols.length === 0 && !selectProtocol) {
+    fail('requireProtocol', 'needs `protocols` or `selectProtocol`: no client could ever connect');
+  }
+  let origins: OriginMatcher<TRequest>;
+  try {
+    origins = compileOriginPolicy(options.origins ?? 'same-origin', 'origins');
+  } catch (error) {
+    throw new TypeError((error as Error).message.replace('@wsgate/core', pkg));
+  }
+  return {
+    protocols: [...protocols],
+    protocolPreference: oneOf(
+      'protocolPreference',
+      options.protocolPreference,
+      ['server', 'client'],
+      'server',
+    ),
+    requireProtocol,
+    onNoProtocolMatch: oneOf('onNoProtocolMatch', options.onNoProtocolMatch, ['reject', 'proceed'], 'reject'),
+    selectProtocol,
+    origins,
+    trustProxy: bool('trustProxy', options.trustProxy, false),
+    perMessageDeflate: bool('perMessageDeflate', options.perMessageDeflate, false),
+    beforeUpgrade: fn<HandshakeHook<TRequest>>('beforeUpgrade', options.beforeUpgrade),
+    plainRequests: oneOf('plainRequests', options.plainRequests, ['reject', 'pass'], 'reject'),
+    logger,
+    production: bool('production', options.production, process.env.NODE_ENV === 'production'),
+  };
+}

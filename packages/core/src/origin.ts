@@ -1,0 +1,213 @@
+/**
+ * Origin policy (RFC 6455 §4.2.2, §10.2; RFC 6454). Missing `Origin` is allowed (non-browser
+ * clients send none); without configuration only the same origin as `Host` is allowed.
+ */
+import type { HandshakeRequest } from './request.js';
+
+/**
+ * A function deciding whether an origin is allowed.
+ *
+ * @param origin - The normalised origin (`scheme://host[:port]`, lower-case host, default port
+ *   dropped), or `'null'`.
+ * @param request - The framework's request object.
+ */
+export type OriginPredicate<TRequest = unknown> = (
+  origin: string,
+  request: TRequest,
+) => boolean | Promise<boolean>;
+
+/**
+ * Which browser origins may open the endpoint.
+ *
+ * - `'same-origin'` (the default): the origin's host and port must equal the request's `Host`.
+ * - `'*'`: every origin, `null` included. Must be explicit.
+ * - A list of exact origins (`'https://app.example.com'`, `'http://localhost:5173'`), wildcard
+ *   patterns (`'https://*.example.com'` matches any subdomain), `RegExp`s (tested against the
+ *   normalised origin), and `'null'` to allow opaque origins.
+ * - A function, for anything else.
+ */
+export type OriginPolicy<TRequest = unknown> =
+  | 'same-origin'
+  | '*'
+  | ReadonlyArray<string | RegExp>
+  | OriginPredicate<TRequest>;
+
+/** A compiled origin policy: returns whether `origin` is allowed for `request`. */
+export interface OriginMatcher<TRequest> {
+  readonly kind: 'same-origin' | 'any' | 'list' | 'function';
+  allows(
+    origin: string,
+    handshake: HandshakeRequest,
+    request: TRequest,
+    trustProxy: boolean,
+  ): boolean | Promise<boolean>;
+}
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
+
+/** An origin split into its parts. */
+export interface ParsedOrigin {
+  readonly scheme: string;
+  readonly host: string;
+  /** The port, always explicit (the scheme's default when absent). */
+  readonly port: string;
+  /** `scheme://host[:port]` with the default port dropped and the host lower-cased. */
+  readonly normalized: string;
+}
+
+/**
+ * Parses a serialized origin (`scheme://host[:port]`). Anything else — paths, user info, queries,
+ * a trailing slash — is malformed, as browsers never send it. Returns `undefined` when malformed.
+ */
+export function parseOrigin(value: string): ParsedOrigin | undefined {
+  const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(\[[0-9a-fA-F:.]+\]|[^/?#@:\s[\]]+)(?::(\d{1,5}))?$/.exec(
+    value,
+  );
+  if (!match) return undefined;
+  const scheme = `${(match[1] as string).toLowerCase()}:`;
+  const host = (match[2] as string).toLowerCase();
+  const defaultPort = DEFAULT_PORTS[scheme];
+  const explicit = match[3];
+  if (explicit !== undefined && Number(explicit) > 65535) return undefined;
+  const port = explicit === undefined ? defaultPort : String(Number(explicit));
+  if (port === undefined) return undefined; // a scheme without a default port needs an explicit one
+  const normalized = `${scheme}//${host}${port === defaultPort ? '' : `:${port}`}`;
+  return { scheme, host, port, normalized };
+}
+
+/** Splits a `Host` header value into host and port (`undefined` port when absent). */
+function parseHost(value: string): { host: string; port: string | undefined } | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^\s/?#@:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  if (!match) return undefined;
+  return {
+    host: (match[1] as string).toLowerCase(),
+    port: match[2] === undefined ? undefined : String(Number(match[2])),
+  };
+}
+
+function sameOrigin(origin: ParsedOrigin, handshake: HandshakeRequest, trustProxy: boolean): boolean {
+  const forwardedHost = trustProxy ? firstForwarded(handshake, 'x-forwarded-host') : undefined;
+  const forwardedProto = trustProxy ? firstForwarded(handshake, 'x-forwarded-proto') : undefined;
+  const hostHeader = forwardedHost ?? handshake.headers.get('host');
+  if (hostHeader === undefined) return false;
+  const host = parseHost(hostHeader);
+  if (!host) return false;
+  const secure = forwardedProto ? /^(https|wss)$/i.test(forwardedProto) : handshake.secure === true;
+  const port = host.port ?? (secure ? '443' : '80');
+  return origin.host === host.host && origin.port === port;
+}
+
+function firstForwarded(handshake: HandshakeRequest, name: string): string | undefined {
+  const value = handshake.headers.list(name)[0];
+  return value === undefined ? undefined : value;
+}
+
+/**
+ * Compiles an {@link OriginPolicy}; throws a `TypeError` naming `option` for an invalid entry.
+ */
+export function compileOriginPolicy<TRequest>(
+  policy: OriginPolicy<TRequest>,
+  option: string,
+): OriginMatcher<TRequest> {
+  if (policy === 'same-origin') {
+    return {
+      kind: 'same-origin',
+      allows: (origin, handshake, _req, trustProxy) => {
+        const parsed = parseOrigin(origin);
+        return parsed !== undefined && sameOrigin(parsed, handshake, trustProxy);
+      },
+    };
+  }
+  if (policy === '*') return { kind: 'any', allows: () => true };
+  if (typeof policy === 'function') {
+    return { kind: 'function', allows: (origin, _handshake, req) => policy(origin, req) };
+  }
+  if (!Array.isArray(policy)) {
+    throw new TypeError(
+      `@wsgate/core: option \`${option}\` must be 'same-origin', '*', an array of origins/patterns, or a function`,
+    );
+  }
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const entry of policy as ReadonlyArray<string | RegExp>) {
+    if (entry instanceof RegExp) {
+      patterns.push(entry);
+    } else if (entry === 'null') {
+      exact.add('null');
+    } else if (typeof entry === 'string' && entry.includes('*')) {
+      patterns.push(wildcardPattern(entry, option));
+    } else if (typeof entry === 'string') {
+      const parsed = parseOrigin(entry);
+      if (!parsed) {
+        throw new TypeError(
+          `@wsgate/core: option \`${option}\` has "${entry}", which is not an origin (scheme://host[:port], no path or trailing slash)`,
+        );
+      }
+      exact.add(parsed.normalized);
+    } else {
+      throw new TypeError(`@wsgate/core: option \`${option}\` may only hold strings and RegExps`);
+    }
+  }
+  return {
+    kind: 'list',
+    allows: (origin) => exact.has(origin) || patterns.some((pattern) => testPattern(pattern, origin)),
+  };
+}
+
+function testPattern(pattern: RegExp, origin: string): boolean {
+  pattern.lastIndex = 0; // a /g or /y RegExp keeps state between calls
+  return pattern.test(origin);
+}
+
+/** `https://*.example.com[:port]` → a RegExp matching one or more subdomain labels. */
+function wildcardPattern(entry: string, option: string): RegExp {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/\*\.([^/*?#@:\s]+)(?::(\d{1,5}))?$/i.exec(entry);
+  const parsed = match
+    ? parseOrigin(`${match[1]}://${match[2]}${match[3] ? `:${match[3]}` : ''}`)
+    : undefined;
+  if (!match || !parsed) {
+    throw new TypeError(
+      `@wsgate/core: option \`${option}\` has "${entry}"; a wildcard must be the first label, as in "https://*.example.com"`,
+    );
+  }
+  const suffix = parsed.normalized.slice(parsed.scheme.length + 2);
+  const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escapeRegExp(parsed.scheme)}//(?:[a-z0-9-]+\\.)+${escapeRegExp(suffix)}$`);
+}
+
+/** The origin check's result for one request. */
+export type OriginCheck =
+  | { readonly ok: true; readonly origin: string | undefined }
+  | { readonly ok: false; readonly origin: string | undefined; readonly detail: string };
+
+/**
+ * Applies the origin policy to a request: no `Origin` → allowed; repeated, malformed, or not
+ * allowed → not ok; `null` only when the policy lists `'null'` or is `'*'`.
+ */
+export async function checkOrigin<TRequest>(
+  matcher: OriginMatcher<TRequest>,
+  handshake: HandshakeRequest,
+  request: TRequest,
+  trustProxy: boolean,
+): Promise<OriginCheck> {
+  const values = handshake.headers.all('origin');
+  if (values.length === 0) return { ok: true, origin: undefined };
+  const raw = values[0] as string;
+  if (values.length > 1) return { ok: false, origin: raw, detail: 'the Origin header is repeated' };
+  const value = raw.trim();
+  let origin: string;
+  if (value === 'null') {
+    origin = 'null';
+  } else {
+    const parsed = parseOrigin(value);
+    if (!parsed) return { ok: false, origin: value, detail: `the Origin "${value}" is malformed` };
+    origin = parsed.normalized;
+  }
+  if (origin === 'null' && matcher.kind === 'same-origin') {
+    return { ok: false, origin, detail: 'the Origin "null" (an opaque origin) is not allowed' };
+  }
+  const allowed = await matcher.allows(origin, handshake, request, trustProxy);
+  return allowed
+    ? { ok: true, origin }
+    : { ok: false, origin, detail: `the Origin "${origin}" is not allowed` };
+}
