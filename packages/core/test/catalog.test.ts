@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { catalog, catalogCodes, isCatalogCode } from '../src/index.js';
+
+const UPGRADE = { Upgrade: 'websocket', Connection: 'Upgrade' };
+const VERSION = { ...UPGRADE, 'Sec-WebSocket-Version': '13' };
+
+/** shared/HANDSHAKE.md §2, row by row, in check order: code, status, must-have headers. */
+const spec: ReadonlyArray<readonly [code: string, status: number, headers: Record<string, string>]> = [
+  ['METHOD_NOT_ALLOWED', 405, { Allow: 'GET' }],
+  ['HTTP_VERSION_TOO_OLD', 426, UPGRADE],
+  ['NOT_A_WEBSOCKET_REQUEST', 426, UPGRADE],
+  ['UPGRADE_HEADERS_STRIPPED', 426, UPGRADE],
+  ['UPGRADE_HEADER_MISSING', 426, UPGRADE],
+  ['CONNECTION_UPGRADE_MISSING', 426, UPGRADE],
+  ['UPGRADE_NOT_WEBSOCKET', 426, UPGRADE],
+  ['HOST_MISSING', 400, {}],
+  ['HOST_DUPLICATE', 400, {}],
+  ['REQUEST_BODY_NOT_ALLOWED', 400, {}],
+  ['WEBSOCKET_VERSION_MISSING', 426, VERSION],
+  ['WEBSOCKET_VERSION_UNSUPPORTED', 426, VERSION],
+  ['WEBSOCKET_VERSION_MALFORMED', 400, { 'Sec-WebSocket-Version': '13' }],
+  ['WEBSOCKET_KEY_MISSING', 400, {}],
+  ['WEBSOCKET_KEY_INVALID', 400, {}],
+  ['ORIGIN_NOT_ALLOWED', 403, {}],
+  ['AUTHENTICATION_REQUIRED', 401, { 'WWW-Authenticate': 'Bearer' }],
+  ['FORBIDDEN', 403, {}],
+  ['TOO_MANY_CONNECTIONS', 503, { 'Retry-After': '5' }],
+  ['SERVER_SHUTTING_DOWN', 503, { 'Retry-After': '5' }],
+  ['SUBPROTOCOL_HEADER_MALFORMED', 400, {}],
+  ['SUBPROTOCOL_DUPLICATE', 400, {}],
+  ['SUBPROTOCOL_REQUIRED', 400, {}],
+  ['SUBPROTOCOL_UNSUPPORTED', 400, {}],
+  ['EXTENSIONS_HEADER_MALFORMED', 400, {}],
+  ['ENDPOINT_NOT_FOUND', 404, {}],
+  ['HOOK_FAILED', 500, {}],
+  ['SUBPROTOCOL_SELECTION_INVALID', 500, {}],
+  ['UPGRADE_LISTENER_MISSING', 500, {}],
+];
+
+const SERVER_FAULTS = ['HOOK_FAILED', 'SUBPROTOCOL_SELECTION_INVALID', 'UPGRADE_LISTENER_MISSING'];
+
+describe('catalog', () => {
+  it('lists exactly the codes of HANDSHAKE.md §2, in check order', () => {
+    expect(catalogCodes).toEqual(spec.map(([code]) => code));
+  });
+
+  it.each(spec)('%s has status %i and its mandatory headers', (code, status, headers) => {
+    expect(isCatalogCode(code)).toBe(true);
+    const entry = catalog[code as keyof typeof catalog];
+    expect(entry.status).toBe(status);
+    expect(entry.headers).toEqual(headers);
+    expect(entry.title.length).toBeGreaterThan(0);
+    expect(entry.reference.length).toBeGreaterThan(0);
+  });
+
+  it.each(spec)('%s is a server fault only when HANDSHAKE.md §2 says so', (code) => {
+    const entry = catalog[code as keyof typeof catalog];
+    expect(entry.fault).toBe(SERVER_FAULTS.includes(code) ? 'server' : 'client');
+  });
+
+  it('has no CR or LF in any title, hint or header', () => {
+    for (const entry of Object.values(catalog)) {
+      const texts = [entry.title, 'hint' in entry ? entry.hint : '', ...Object.values(entry.headers)];
+      for (const text of texts) expect(text).not.toMatch(/[\r\n]/);
+    }
+  });
+
+  it('isCatalogCode rejects unknown codes and inherited keys', () => {
+    expect(isCatalogCode('NOPE')).toBe(false);
+    expect(isCatalogCode('toString')).toBe(false);
+    expect(isCatalogCode('__proto__')).toBe(false);
+  });
+});
