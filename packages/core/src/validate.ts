@@ -68,11 +68,13 @@ export function checkRequest(request: HandshakeRequest): StaticCheck {
   // through it has that token; what tells a WebSocket client is `Upgrade` or `Sec-WebSocket-*`.
   if (isPlainRequest) {
     add(transport, 'NOT_A_WEBSOCKET_REQUEST', 'the request has no Upgrade and no Sec-WebSocket-* headers');
-  } else if (hasKeyOrVersion && !hasUpgrade && !hasConnectionUpgrade) {
+  } else if (!hasUpgrade && !hasConnectionUpgrade) {
+    // Not plain, so some Sec-WebSocket-* header (or an empty Upgrade) arrived: a WebSocket client
+    // sent this and both hop-by-hop headers were lost on the way.
     add(
       transport,
       'UPGRADE_HEADERS_STRIPPED',
-      'Sec-WebSocket-Key/-Version arrived without Upgrade and Connection: upgrade, which an intermediary removed',
+      `${hasKeyOrVersion ? 'Sec-WebSocket-Key/-Version' : 'Sec-WebSocket-* headers'} arrived without Upgrade and Connection: upgrade, which an intermediary removed`,
     );
   } else if (!hasUpgrade) {
     add(transport, 'UPGRADE_HEADER_MISSING', 'Connection has "upgrade" but there is no Upgrade header');
