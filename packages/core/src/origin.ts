@@ -49,7 +49,10 @@ const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 
 export interface ParsedOrigin {
   readonly scheme: string;
   readonly host: string;
-  /** The port, always explicit (the scheme's default when absent). */
+  /**
+   * The port, always explicit (the scheme's default when absent); `''` for a scheme with no default
+   * port that gave none (`chrome-extension://id`, `tauri://localhost`).
+   */
   readonly port: string;
   /** `scheme://host[:port]` with the default port dropped and the host lower-cased. */
   readonly normalized: string;
@@ -69,9 +72,10 @@ export function parseOrigin(value: string): ParsedOrigin | undefined {
   const defaultPort = DEFAULT_PORTS[scheme];
   const explicit = match[3];
   if (explicit !== undefined && Number(explicit) > 65535) return undefined;
-  const port = explicit === undefined ? defaultPort : String(Number(explicit));
-  if (port === undefined) return undefined; // a scheme without a default port needs an explicit one
-  const normalized = `${scheme}//${host}${port === defaultPort ? '' : `:${port}`}`;
+  // RFC 6454 §6.2: the port is omitted when it is the scheme's default, and schemes such as
+  // chrome-extension: or tauri: have no default, so their origins carry no port at all.
+  const port = explicit === undefined ? (defaultPort ?? '') : String(Number(explicit));
+  const normalized = `${scheme}//${host}${port === defaultPort || port === '' ? '' : `:${port}`}`;
   return { scheme, host, port, normalized };
 }
 
@@ -150,7 +154,9 @@ export function compileOriginPolicy<TRequest>(
   }
   return {
     kind: 'list',
-    allows: (origin) => exact.has(origin) || patterns.some((pattern) => testPattern(pattern, origin)),
+    // An opaque origin is allowed only by listing 'null' itself, never by a pattern that happens to match it.
+    allows: (origin) =>
+      exact.has(origin) || (origin !== 'null' && patterns.some((pattern) => testPattern(pattern, origin))),
   };
 }
 
