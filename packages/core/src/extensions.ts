@@ -176,7 +176,13 @@ export function negotiateExtensions(
     }
     const reason = perMessageDeflate ? checkPerMessageDeflateOffer(offer) : 'permessage-deflate is disabled';
     if (reason) declined.push({ offer: formatExtensions([offer]), reason });
-    else accepted.push(offer);
+    // Names were compared case-insensitively; ws matches them exactly ("Unknown parameter" → 400),
+    // so the offer is handed on in the RFC 7692 spelling.
+    else
+      accepted.push({
+        name: 'permessage-deflate',
+        params: offer.params.map(([n, v]) => [n.toLowerCase(), v]),
+      });
   }
   return { accepted, declined };
 }
