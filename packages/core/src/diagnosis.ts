@@ -8,6 +8,7 @@
  */
 import type { RequestHeaders } from './headers.js';
 import type { HandshakeRequest } from './request.js';
+import { hasWebSocketSigns } from './validate.js';
 
 /** How sure a diagnosis is. */
 export type Confidence = 'high' | 'medium' | 'low';
@@ -323,7 +324,9 @@ function firstMatch(rules: readonly Rule[], facts: RequestFacts): Finding | unde
 export function diagnose(request: Pick<HandshakeRequest, 'httpVersion' | 'headers'>): Diagnosis {
   const facts = factsOf(request);
   const proxy = firstMatch(intermediaryRules, facts);
-  const isHandshakeShaped = facts.hasWebSocketHeaders || facts.hasUpgrade || facts.hasConnectionUpgrade;
+  // The same test as NOT_A_WEBSOCKET_REQUEST: `Connection: upgrade` alone does not count, as nginx
+  // configured for WebSocket sends it on every request, page loads included.
+  const isHandshakeShaped = hasWebSocketSigns(request.headers);
   const client = isHandshakeShaped ? undefined : firstMatch(clientRules, facts);
   return { proxy, client };
 }
