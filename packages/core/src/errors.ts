@@ -3,13 +3,26 @@ import { isValidHeader } from './headers.js';
 
 const BRAND = Symbol.for('@wsgate/core.HandshakeError');
 
+/**
+ * Headers a response with this status MUST carry (RFC 9110 §15.5.2 `WWW-Authenticate`, §15.5.6
+ * `Allow`, §15.5.22 + §7.8 `Upgrade`/`Connection`), for custom codes the catalog does not cover.
+ */
+const STATUS_HEADERS: Readonly<Record<number, Readonly<Record<string, string>>>> = {
+  401: catalog.AUTHENTICATION_REQUIRED.headers,
+  405: catalog.METHOD_NOT_ALLOWED.headers,
+  426: catalog.NOT_A_WEBSOCKET_REQUEST.headers,
+};
+
 /** What a {@link HandshakeError} may carry besides its code. */
 export interface HandshakeErrorInit {
   /** What went wrong with this request. Sent to the client except for server faults in production. */
   detail?: string | undefined;
   /** What to change. Overrides the catalog's hint. */
   hint?: string | undefined;
-  /** Extra response headers. The catalog's mandatory headers are added where missing. */
+  /**
+   * Extra response headers. The catalog's mandatory headers (for a custom code: those its status
+   * requires, e.g. `WWW-Authenticate` with 401) are added where missing.
+   */
   headers?: Readonly<Record<string, string>> | undefined;
   /** Status for a custom (non-catalog) code, 400–599. Ignored for catalog codes. */
   status?: number | undefined;
@@ -79,7 +92,7 @@ export class HandshakeError extends Error {
     this.hint = init.hint ?? (entry && 'hint' in entry ? entry.hint : undefined);
     this.body = init.body;
     this.supported = init.supported;
-    this.headers = withDefaults(init.headers ?? {}, entry?.headers ?? {});
+    this.headers = withDefaults(init.headers ?? {}, entry?.headers ?? STATUS_HEADERS[status] ?? {});
   }
 
   /** Brand check: true for a HandshakeError from any copy of `@wsgate/core`. */
