@@ -32,31 +32,31 @@ export function problemType(code: string): string {
 
 /**
  * Whether the client prefers JSON: yes unless its `Accept` gives JSON q=0 or ranks `text/plain`
- * strictly higher. No `Accept` at all (WebSocket clients send none) means JSON.
+ * strictly higher. No `Accept` at all (WebSocket clients send none) means JSON. Each type takes the
+ * q of the most specific range that matches it (RFC 9110 §12.5.1); a problem document counts as
+ * `application/json` unless `application/problem+json` is listed, so `application/json;q=0, *\/*`
+ * refuses JSON.
  */
 export function prefersJson(headers: RequestHeaders): boolean {
   const accept = headers.get('accept');
   if (accept === undefined || accept.trim() === '') return true;
-  let json = 0;
-  let text = 0;
-  for (const part of accept.split(',')) {
+  const ranges = accept.split(',').map((part) => {
     const [range = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
     const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) || 0 : 1;
-    if (range === '*/*') {
-      json = Math.max(json, q);
-      text = Math.max(text, q);
-    } else if (
-      range === 'application/*' ||
-      range === 'application/json' ||
-      range === 'application/problem+json'
-    ) {
-      json = Math.max(json, q);
-    } else if (range === 'text/*' || range === 'text/plain') {
-      text = Math.max(text, q);
-    }
-  }
+    return { range, q: qParam ? Number(qParam.slice(2)) || 0 : 1 };
+  });
+  const json = quality(ranges, ['application/problem+json', 'application/json', 'application/*', '*/*']);
+  const text = quality(ranges, ['text/plain', 'text/*', '*/*']);
   return json > 0 && json >= text;
+}
+
+/** The q of the first of `matches` (most specific first) that `Accept` lists; 0 when none is. */
+function quality(ranges: ReadonlyArray<{ range: string; q: number }>, matches: readonly string[]): number {
+  for (const match of matches) {
+    const listed = ranges.filter(({ range }) => range === match);
+    if (listed.length > 0) return Math.max(...listed.map(({ q }) => q));
+  }
+  return 0;
 }
 
 /** Options of {@link renderRejection}. */
