@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages resolve to their TypeScript sources in tests (the `@wsgate/source` export
+// condition of each package), so tests never run against a stale build.
+const conditions = ['@wsgate/source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
-  resolve: {
-    // Workspace packages resolve to their TypeScript sources in tests (see each package's `exports`).
-    conditions: ['@wsgate/source'],
-  },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,

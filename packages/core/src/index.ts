@@ -80,4 +80,17 @@ export {
   type SubprotocolParse,
   selectSubprotocol,
 } from './subprotocols.js';
+export {
+  attachUpgradeDispatch,
+  type CompleteUpgrade,
+  completeUpgrade,
+  hasUpgradeDispatch,
+  type SettleHandshake,
+  settleHandshake,
+  UNCLAIMED_UPGRADE_GRACE_MS,
+  type UpgradeConnection,
+  type UpgradeHandler,
+  upgradeConnectionOf,
+} from './upgrade.js';
 export { checkRequest, hasWebSocketSigns } from './validate.js';
+export { handleProtocols, prepareForWs, wsServerOptions } from './ws-glue.js';

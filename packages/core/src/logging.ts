@@ -72,21 +72,24 @@ export interface HandshakeRecord {
 const handshakeChannel = channel(HANDSHAKE_CHANNEL);
 
 /**
- * Logs a record at the right level (server faults at error, everything else at info) and publishes
- * it on {@link HANDSHAKE_CHANNEL}. A logger that throws never breaks the handshake.
+ * Logs a record at the right level (server faults at error, everything else at info) to each
+ * logger given, and publishes it once on {@link HANDSHAKE_CHANNEL}. A logger that throws never
+ * breaks the handshake.
  */
 export function reportHandshake(
   record: HandshakeRecord,
-  logger: Logger | undefined,
+  loggers: Logger | readonly Logger[] | undefined,
   serverFault: boolean,
 ): void {
   if (handshakeChannel.hasSubscribers) handshakeChannel.publish(record);
-  if (!logger) return;
-  try {
-    if (record.outcome === 'accepted') logger.info(record, ACCEPTED_MESSAGE);
-    else if (serverFault) logger.error(record, REJECTED_MESSAGE);
-    else logger.info(record, REJECTED_MESSAGE);
-  } catch {
-    // A broken logger must not turn into a hung or crashed handshake.
+  if (!loggers) return;
+  for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
+    try {
+      if (record.outcome === 'accepted') logger.info(record, ACCEPTED_MESSAGE);
+      else if (serverFault) logger.error(record, REJECTED_MESSAGE);
+      else logger.info(record, REJECTED_MESSAGE);
+    } catch {
+      // A broken logger must not turn into a hung or crashed handshake.
+    }
   }
 }

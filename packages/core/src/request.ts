@@ -39,10 +39,12 @@ export interface HandshakeRequest {
  * ```
  */
 export function readRequest(req: IncomingMessage, arrival: Arrival): HandshakeRequest {
+  // Express rewrites `req.url` below a mount path and keeps the request target in `originalUrl`.
+  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
   const socket = req.socket as (IncomingMessage['socket'] & { encrypted?: boolean }) | null;
   return {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    url: typeof original === 'string' ? original : (req.url ?? '/'),
     httpVersion: req.httpVersion,
     headers: new RequestHeaders(req.rawHeaders),
     arrival,

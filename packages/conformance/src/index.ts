@@ -1,0 +1,30 @@
+/**
+ * @wsgate/conformance — the handshake suite every adapter runs. An adapter's test builds the
+ * fixture app (see `fixture.ts`) on its framework and calls {@link runConformanceSuite}.
+ */
+export { type HeaderExpectations, proxyShapes, type RawCase, rawCases } from './cases.js';
+export {
+  buildRequest,
+  closeWs,
+  connectWs,
+  type HeaderSpec,
+  type RawResponse,
+  roundTrip,
+  SAMPLE_KEY,
+  sendRaw,
+  type WsOutcome,
+} from './clients.js';
+export {
+  authenticate,
+  type BuildApp,
+  type ConformanceApp,
+  type EndpointSpec,
+  type Fixture,
+  fixtureEndpoints,
+  HOOK_SECRET,
+  Latch,
+  OTHER_LIBRARY_PATH,
+  PRIVATE_PATH,
+  SECRET,
+} from './fixture.js';
+export { runConformanceSuite } from './suite.js';

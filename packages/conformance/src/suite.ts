@@ -1,0 +1,308 @@
+/**
+ * The vitest wrapper: runs every case of `cases.ts` and the connection-level checks against one
+ * adapter's fixture app, on a real port with real clients, and asserts the log records.
+ */
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { type RawCase, rawCases } from './cases.js';
+import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from './clients.js';
+import {
+  authenticate,
+  type BuildApp,
+  type ConformanceApp,
+  fixtureEndpoints,
+  HOOK_SECRET,
+  Latch,
+  OTHER_LIBRARY_PATH,
+  PRIVATE_PATH,
+  SECRET,
+} from './fixture.js';
+
+/** A log record as pino wrote it. */
+type LogRecord = Record<string, unknown> & { level: number; msg: string };
+
+/** Collects pino's JSON lines in memory. */
+class LogCapture {
+  readonly records: LogRecord[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() !== '') this.records.push(JSON.parse(line) as LogRecord);
+      }
+      callback();
+    },
+  });
+  readonly logger = pino({ level: 'debug' }, this.stream);
+
+  /** Waits (bounded) for a handshake record matching `where`, newest first. */
+  async find(where: (record: LogRecord) => boolean, timeoutMs = 3_000): Promise<LogRecord> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = [...this.records].reverse().find((r) => typeof r.outcome === 'string' && where(r));
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(
+      `no matching log record; have:\n${this.records.map((r) => JSON.stringify(r)).join('\n')}`,
+    );
+  }
+}
+
+function pathOf(url: string): string {
+  return url.split('?')[0] as string;
+}
+
+function openHandles(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+}
+
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Registers the conformance suite for one adapter.
+ *
+ * @param framework - The `framework` value the adapter logs.
+ * @param build - Builds and starts the fixture app on the framework.
+ */
+export function runConformanceSuite(framework: string, build: BuildApp): void {
+  describe(`conformance: ${framework}`, () => {
+    const logs = new LogCapture();
+    const slowHook = new Latch();
+    let app: ConformanceApp;
+    let port = 0;
+    let host = '';
+    let otherLibrary: WebSocketServer;
+    const handlesBefore = openHandles();
+
+    beforeAll(async () => {
+      app = await build({ endpoints: fixtureEndpoints(slowHook), logger: logs.logger, authenticate });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string')
+        throw new Error('the fixture app is not listening on TCP');
+      port = address.port;
+      host = `127.0.0.1:${port}`;
+    });
+
+    afterAll(async () => {
+      otherLibrary?.close();
+      await app?.close();
+      // Every socket of the suite is closed: nothing leaked on rejection paths or hook waits.
+      await waitFor(() => openHandles() <= handlesBefore, 'all TCP handles to close');
+    });
+
+    const url = (path: string) => `ws://${host}${path}`;
+
+    it('accepts the very first connection to a fresh server, and echoes', async () => {
+      const outcome = await connectWs(url('/echo'));
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(await roundTrip(outcome.ws, 'first')).toBe('first');
+      await closeWs(outcome.ws);
+      const record = await logs.find((r) => r.path === '/echo' && r.outcome === 'accepted');
+      expect(record).toMatchObject({
+        framework,
+        status: 101,
+        msg: 'websocket handshake accepted',
+        level: 30,
+      });
+    });
+
+    it('leaves plain HTTP routes alone', async () => {
+      const response = await fetch(`http://${host}/health`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('ok');
+    });
+
+    describe('raw requests', () => {
+      it.each(rawCases.map((c) => [c.name, c] as const))('%s', async (_name, testCase: RawCase) => {
+        const sentAt = logs.records.length;
+        const response = await sendRaw(port, buildRequest({ ...testCase, host }));
+        const { expect: want } = testCase;
+        expect(response.status, response.body).toBe(want.status);
+        if (want.code !== undefined) {
+          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+          const problem = JSON.parse(response.body) as Record<string, unknown>;
+          expect(problem).toMatchObject({ code: want.code, status: want.status });
+          expect(typeof problem.title).toBe('string');
+        }
+        for (const [name, value] of Object.entries(want.headers ?? {})) {
+          if (value === null) expect(response.headers[name], name).toBeUndefined();
+          else if (typeof value === 'string') expect(response.headers[name], name).toBe(value);
+          else expect(response.headers[name], name).toMatch(value);
+        }
+        for (const text of want.bodyIncludes ?? []) expect(response.body).toContain(text);
+        for (const text of want.bodyExcludes ?? []) expect(response.body).not.toContain(text);
+
+        const record = await logs.find(
+          (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.path === pathOf(testCase.path),
+        );
+        expect(record).toMatchObject({
+          framework,
+          outcome: want.status === 101 ? 'accepted' : 'rejected',
+          status: want.status,
+          msg: want.status === 101 ? 'websocket handshake accepted' : 'websocket handshake rejected',
+          level: want.level ?? 30,
+          ...(want.code !== undefined ? { code: want.code } : {}),
+          ...want.log,
+        });
+        expect(typeof record.durationMs).toBe('number');
+        expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
+      });
+    });
+
+    describe('connections', () => {
+      it('negotiates subprotocols with the ws client (server preference, exact echo)', async () => {
+        const outcome = await connectWs(url('/chat'), ['chat.v1', 'chat.v2'], {
+          origin: 'http://localhost:5173',
+        });
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(outcome.protocol).toBe('chat.v2');
+        expect(await roundTrip(outcome.ws, 'hello')).toBe('hello');
+        await closeWs(outcome.ws);
+      });
+
+      it('shows the ws client the real status, headers and code of a rejection', async () => {
+        const outcome = await connectWs(url('/chat'), ['chat.v9']);
+        expect(outcome).toMatchObject({ kind: 'rejected', status: 400 });
+        if (outcome.kind !== 'rejected') return;
+        expect(JSON.parse(outcome.body)).toMatchObject({
+          code: 'SUBPROTOCOL_UNSUPPORTED',
+          supported: ['chat.v2', 'chat.v1'],
+        });
+      });
+
+      it('runs framework auth before the 101 and hands its user to the connection', async () => {
+        const rejected = await connectWs(url(PRIVATE_PATH));
+        expect(rejected).toMatchObject({ kind: 'rejected', status: 401 });
+        if (rejected.kind === 'rejected') expect(rejected.headers['www-authenticate']).toMatch(/^Bearer/);
+        const accepted = await connectWs(url(PRIVATE_PATH), [], {
+          headers: { Authorization: `Bearer ${SECRET}` },
+        });
+        expect(accepted.kind).toBe('open');
+        if (accepted.kind !== 'open') return;
+        expect(JSON.parse(await accepted.next())).toEqual({ user: 'demo' });
+        await closeWs(accepted.ws);
+      });
+
+      it('hands the beforeUpgrade context to the connection', async () => {
+        const outcome = await connectWs(url('/hooks/context'));
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(JSON.parse(await outcome.next())).toEqual({ from: 'hook', protocols: [] });
+        await closeWs(outcome.ws);
+      });
+
+      it('negotiates permessage-deflate with the ws client and round-trips a large message', async () => {
+        const outcome = await connectWs(url('/echo'), [], { perMessageDeflate: true });
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(outcome.extensions).toMatch(/^permessage-deflate/);
+        const large = 'x'.repeat(1 << 20);
+        expect(await roundTrip(outcome.ws, large)).toBe(large);
+        await closeWs(outcome.ws);
+      });
+
+      it('round-trips many small messages in order', async () => {
+        const outcome = await connectWs(url('/echo'));
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        const { ws } = outcome;
+        const received: string[] = [];
+        const all = new Promise<void>((resolve) => {
+          ws.on('message', (data) => {
+            received.push(String(data));
+            if (received.length === 1000) resolve();
+          });
+        });
+        for (let i = 0; i < 1000; i++) ws.send(String(i));
+        await all;
+        expect(received).toEqual(Array.from({ length: 1000 }, (_, i) => String(i)));
+        await closeWs(ws);
+      });
+
+      it('serves 100 parallel handshakes with no cross-talk', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 100 }, () => connectWs(url('/echo'))));
+        const sockets = outcomes.map((o) => {
+          if (o.kind !== 'open') throw new Error(`a parallel handshake failed: ${JSON.stringify(o)}`);
+          return o.ws;
+        });
+        const replies = await Promise.all(sockets.map((ws, i) => roundTrip(ws, `client-${i}`)));
+        expect(replies).toEqual(sockets.map((_, i) => `client-${i}`));
+        await Promise.all(sockets.map(closeWs));
+      });
+
+      it('survives a client that leaves while a hook is still running, and logs it', async () => {
+        const sentAt = logs.records.length;
+        const socket = await import('node:net').then((net) => net.connect(port, '127.0.0.1'));
+        socket.on('error', () => {});
+        socket.write(buildRequest({ path: '/hooks/slow', host }));
+        await waitFor(() => slowHook.waiting > 0, 'the slow hook to start');
+        socket.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        slowHook.release();
+        const record = await logs.find(
+          (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.path === '/hooks/slow',
+        );
+        expect(record).toMatchObject({ outcome: 'rejected', code: 'CLIENT_DISCONNECTED', framework });
+        // The server still works.
+        const outcome = await connectWs(url('/echo'));
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind === 'open') await closeWs(outcome.ws);
+      });
+
+      it('hides a throwing hook’s message from the client but logs the error', async () => {
+        const outcome = await connectWs(url('/hooks/throws'));
+        expect(outcome).toMatchObject({ kind: 'rejected', status: 500 });
+        if (outcome.kind === 'rejected') expect(outcome.body).not.toContain(HOOK_SECRET);
+        const record = await logs.find((r) => r.path === '/hooks/throws' && r.code === 'HOOK_FAILED');
+        expect(record.level).toBe(50);
+        expect(JSON.stringify(record.err)).toContain(HOOK_SECRET);
+      });
+
+      it('coexists with another library’s upgrade listener on the same server', async () => {
+        otherLibrary = new WebSocketServer({ noServer: true });
+        otherLibrary.on('connection', (ws) => ws.send('other library'));
+        attachOtherLibrary(app.server, otherLibrary);
+        const other = await connectWs(url(OTHER_LIBRARY_PATH));
+        expect(other.kind).toBe('open');
+        if (other.kind !== 'open') return;
+        expect(other.protocol).toBe('');
+        await closeWs(other.ws);
+
+        const ours = await connectWs(url('/echo'));
+        expect(ours.kind).toBe('open');
+        if (ours.kind === 'open') {
+          expect(await roundTrip(ours.ws, 'still ours')).toBe('still ours');
+          await closeWs(ours.ws);
+        }
+        // Nobody serves this path: answered with a 404 (after the grace period), never a hang.
+        const nobody = await sendRaw(port, buildRequest({ path: '/nobody', host }), 10_000);
+        expect(nobody.status).toBe(404);
+        expect(JSON.parse(nobody.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+      });
+    });
+  });
+}
+
+/** Another library's listener, written as ws documents it: handle your own path, leave the rest. */
+function attachOtherLibrary(server: Server, wss: WebSocketServer): void {
+  server.on('upgrade', (req, socket, head) => {
+    if (pathOf(req.url ?? '') !== OTHER_LIBRARY_PATH) return;
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+}

@@ -1,0 +1,392 @@
+/**
+ * Running upgrade requests through a framework's normal request pipeline, so that its middleware
+ * (auth, sessions, rate limits) runs before the 101 and a response it writes reaches the client.
+ *
+ * Node delivers a handshake to `'upgrade'` listeners only, with a bare socket and no response
+ * object. The dispatcher installed here answers that event by emitting the request on the server's
+ * `'request'` path with a `ServerResponse` whose output is held back: a wsgate endpoint that sees
+ * the request claims it and answers on the socket itself; a response the application writes
+ * first (a 401 from auth middleware) is completed with its mandatory headers, logged, and flushed;
+ * a request that no endpoint claims gets `ENDPOINT_NOT_FOUND`, unless another `'upgrade'`
+ * listener on the same server took the socket.
+ */
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Writable } from 'node:stream';
+import { catalog, type HandshakeErrorCode } from './catalog.js';
+import { HandshakeError } from './errors.js';
+import type { AcceptDecision, Gate, RejectDecision } from './gate.js';
+import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
+import { guardSocket, writeRawResponse } from './node.js';
+import { type HandshakeRequest, pathOf, readRequest } from './request.js';
+import type { HttpResponse } from './response.js';
+import { prepareForWs } from './ws-glue.js';
+
+const kUpgrade = Symbol.for('@wsgate/core.upgrade');
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * How long an upgrade that no wsgate endpoint claimed is left to other `'upgrade'` listeners on
+ * the same server before wsgate answers `ENDPOINT_NOT_FOUND` (never a hang).
+ */
+export const UNCLAIMED_UPGRADE_GRACE_MS = 2_000;
+
+/** The raw connection behind an upgrade request that the dispatcher runs through the app. */
+export interface UpgradeConnection {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  /** `performance.now()` when the `'upgrade'` event fired. */
+  readonly startedAt: number;
+  /** Set by the endpoint that takes the request; from then on only it writes to the socket. */
+  claimed: boolean;
+}
+
+type Tagged = IncomingMessage & { [kUpgrade]?: UpgradeConnection };
+
+/** The raw connection of a request the dispatcher delivered, or `undefined` on the normal request path. */
+export function upgradeConnectionOf(req: IncomingMessage): UpgradeConnection | undefined {
+  return (req as Tagged)[kUpgrade];
+}
+
+interface Dispatcher {
+  /** Gates of the endpoints served through this server, for logging outcomes no endpoint claimed. */
+  readonly gates: Set<Gate<never>>;
+}
+
+const dispatchers = new WeakMap<Server, Dispatcher>();
+
+/**
+ * Installs the upgrade dispatcher on an `http`/`https` server once (idempotent) and registers
+ * `gate` for logging outcomes no endpoint claimed.
+ * Adapters call it from the first request they see (the server is not known before), and users
+ * may call it through the adapter's `attach()` before `listen()`.
+ */
+export function attachUpgradeDispatch(server: Server, gate?: Gate<never>): void {
+  let dispatcher = dispatchers.get(server);
+  if (!dispatcher) {
+    const created: Dispatcher = { gates: new Set() };
+    dispatcher = created;
+    dispatchers.set(server, created);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      dispatch(server, created, req, socket, head),
+    );
+  }
+  if (gate) dispatcher.gates.add(gate);
+}
+
+/** Whether the dispatcher is installed on `server`. */
+export function hasUpgradeDispatch(server: Server): boolean {
+  return dispatchers.has(server);
+}
+
+function dispatch(
+  server: Server,
+  dispatcher: Dispatcher,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  guardSocket(socket);
+  const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
+  (req as Tagged)[kUpgrade] = connection;
+
+  // The app writes into memory; only an unclaimed, finished response is flushed to the socket.
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(sink as unknown as Socket);
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (!connection.claimed)
+      addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+  socket.once('close', () => sink.destroy());
+  res.once('finish', () => {
+    if (!connection.claimed)
+      settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(chunks));
+  });
+
+  if (server.listenerCount('request') === 0) {
+    connection.claimed = true;
+    answer(
+      [...dispatcher.gates][0],
+      connection,
+      readRequest(req, 'upgrade'),
+      new HandshakeError('UPGRADE_LISTENER_MISSING', {
+        detail: 'the server has no request handler to route the upgrade',
+      }),
+    );
+    return;
+  }
+  server.emit('request', req, res);
+}
+
+/** Adds what the status makes mandatory (RFC 9110): `WWW-Authenticate` on 401, `Allow` on 405, … */
+function addMandatoryHeaders(res: ServerResponse, status: number): void {
+  const code = MIDDLEWARE_CODES[status];
+  if (!code) return;
+  for (const [name, value] of Object.entries(catalog[code].headers)) {
+    if (name === 'Connection') continue; // the raw path always closes; Node writes `Connection: close`
+    if (!res.hasHeader(name)) res.setHeader(name, value);
+  }
+}
+
+/** What a status written by application middleware means, as a catalog code. */
+const MIDDLEWARE_CODES: Partial<Record<number, HandshakeErrorCode>> = {
+  401: 'AUTHENTICATION_REQUIRED',
+  403: 'FORBIDDEN',
+  404: 'ENDPOINT_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  426: 'NOT_A_WEBSOCKET_REQUEST',
+  503: 'TOO_MANY_CONNECTIONS',
+};
+
+/** Hints for statuses browsers cannot act on during a handshake (shared/HANDSHAKE.md §6). */
+function hintForStatus(status: number): string | undefined {
+  if (status >= 300 && status < 400) {
+    return 'A redirect answered the handshake; browsers do not follow redirects on WebSocket handshakes. Connect to the final URL.';
+  }
+  if (status >= 200 && status < 300) {
+    return 'A plain HTTP handler (an SPA fallback or static files) answered before the WebSocket endpoint; register the endpoint first.';
+  }
+  return undefined;
+}
+
+/** Whether something other than wsgate already wrote to, adopted or closed the socket. */
+function takenByOthers(socket: Duplex): boolean {
+  const raw = socket as Duplex & { bytesWritten?: number };
+  return (
+    socket.destroyed ||
+    (raw.bytesWritten ?? 0) > 0 ||
+    socket.writableLength > 0 ||
+    socket.listenerCount('data') > 0
+  );
+}
+
+function settleUnclaimed(
+  server: Server,
+  dispatcher: Dispatcher,
+  req: IncomingMessage,
+  connection: UpgradeConnection,
+  status: number,
+  bytes: Buffer,
+): void {
+  const { socket } = connection;
+  const others = server.listenerCount('upgrade') > 1;
+  const settle = () => {
+    if (connection.claimed || takenByOthers(socket)) return;
+    connection.claimed = true;
+    const handshake = readRequest(req, 'upgrade');
+    const gate = [...dispatcher.gates][0];
+    if (status === 404) {
+      const error =
+        handshake.method === 'GET'
+          ? new HandshakeError('ENDPOINT_NOT_FOUND', {
+              detail: `no WebSocket endpoint serves ${pathOf(handshake.url)}`,
+            })
+          : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${handshake.method}` });
+      answer(gate, connection, handshake, error);
+      return;
+    }
+    // Middleware answered (auth, rate limit, redirect…): send its response as it wrote it.
+    socket.end(bytes, () => socket.destroy());
+    const code = MIDDLEWARE_CODES[status] ?? `HTTP_${status}`;
+    reportToAll(dispatcher, {
+      outcome: 'rejected',
+      status,
+      code,
+      path: pathOf(handshake.url),
+      framework: gate?.framework ?? 'core',
+      arrival: 'upgrade',
+      origin: handshake.headers.get('origin'),
+      remoteAddress: handshake.remoteAddress,
+      durationMs: elapsed(connection.startedAt),
+      hint: hintForStatus(status),
+      detail: 'the application answered before reaching a WebSocket endpoint',
+    });
+  };
+  if (!others) {
+    settle();
+    return;
+  }
+  // Another library may own this path; give it time to take the socket before answering.
+  setImmediate(() => {
+    if (takenByOthers(socket)) return;
+    const timer = setTimeout(settle, UNCLAIMED_UPGRADE_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+}
+
+function reportToAll(dispatcher: Dispatcher, record: HandshakeRecord): void {
+  const loggers = new Set<Logger>();
+  for (const gate of dispatcher.gates) if (gate.options.logger) loggers.add(gate.options.logger);
+  reportHandshake(record, [...loggers], record.status >= 500);
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round((performance.now() - startedAt) * 1000) / 1000;
+}
+
+/** Writes a rejection on the raw socket and logs it (through `gate`, or silently without one). */
+function answer(
+  gate: Gate<never> | undefined,
+  connection: UpgradeConnection,
+  handshake: HandshakeRequest,
+  error: HandshakeError,
+) {
+  if (!gate) {
+    writeRawResponse(connection.socket, {
+      status: error.status,
+      headers: error.headers,
+      body: `${error.code}\n`,
+    });
+    return;
+  }
+  const decision = gate.reject(error);
+  writeRawResponse(connection.socket, gate.render(decision, handshake));
+  gate.report(handshake, decision, { startedAt: connection.startedAt });
+}
+
+/** A minimal view of `ws`'s `WebSocketServer` (core does not depend on ws). */
+export interface UpgradeHandler<TSocket> {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: TSocket) => void): void;
+}
+
+/** Arguments of {@link completeUpgrade}. */
+export interface CompleteUpgrade<TRequest, TSocket> {
+  readonly gate: Gate<TRequest>;
+  /** The request that core decided (its headers are adjusted for ws). */
+  readonly req: IncomingMessage;
+  readonly handshake: HandshakeRequest;
+  readonly decision: AcceptDecision | RejectDecision;
+  /** The WebSocket server that performs the 101 for accepted handshakes. */
+  readonly server: UpgradeHandler<TSocket>;
+  /** The raw socket and the bytes read past the handshake. */
+  readonly socket: Duplex;
+  readonly head?: Buffer | undefined;
+  readonly startedAt: number;
+  readonly requestId?: string | undefined;
+  /** Called with the open WebSocket and the `beforeUpgrade` hook's result after the 101 was written. */
+  readonly onOpen: (ws: TSocket, context: unknown) => void;
+}
+
+/**
+ * Applies a decision on a raw socket: a rejection is written and the socket closed; an acceptance
+ * is handed to ws with core's subprotocol and extension offers. Logs exactly one record, including
+ * when the client went away during async checks (code `CLIENT_DISCONNECTED`, nothing sent).
+ */
+export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TRequest, TSocket>): void {
+  const { gate, req, handshake, decision, socket, startedAt, requestId } = args;
+  const extras = { startedAt, requestId };
+  if (socket.destroyed || !socket.writable || !socket.readable) {
+    socket.destroy();
+    const gone = new HandshakeError('CLIENT_DISCONNECTED', {
+      status: 499,
+      title: 'The client closed the connection before the handshake completed',
+      detail: 'the socket closed while the handshake was being checked; nothing was sent',
+    });
+    gate.report(handshake, { ...gate.reject(gone), origin: decision.origin }, extras);
+    return;
+  }
+  if (decision.kind === 'reject') {
+    writeRawResponse(socket, gate.render(decision, handshake));
+    gate.report(handshake, decision, extras);
+    return;
+  }
+  prepareForWs(req, decision);
+  args.server.handleUpgrade(req, socket, args.head ?? EMPTY, (ws) => {
+    gate.report(handshake, decision, extras);
+    try {
+      args.onOpen(ws, decision.context);
+    } catch (error) {
+      // The 101 is sent: close with 1011 (internal error) rather than leave a silent socket.
+      gate.options.logger?.error(
+        { err: error, path: pathOf(handshake.url) },
+        'websocket connection handler failed',
+      );
+      (ws as { close?: (code: number) => void }).close?.(1011);
+    }
+  });
+}
+
+/** Arguments of {@link settleHandshake}. */
+export interface SettleHandshake<TRequest, TSocket> {
+  readonly gate: Gate<TRequest>;
+  /** The framework's request (handed to hooks). */
+  readonly request: TRequest;
+  /** The Node request under it. */
+  readonly req: IncomingMessage;
+  /** The WebSocket server that performs the 101. */
+  readonly server: UpgradeHandler<TSocket>;
+  /** Sends a response the framework's way (normal request path only). */
+  readonly respond: (response: HttpResponse) => void;
+  /** Lets the framework's next handler have a request that is not a handshake. */
+  readonly pass: () => void;
+  /** Called with the open WebSocket and the `beforeUpgrade` hook's result. */
+  readonly onOpen: (ws: TSocket, context: unknown) => void;
+  readonly requestId?: string | undefined;
+}
+
+/**
+ * What every adapter's endpoint does with a request: decide it, then answer it on the raw socket
+ * (upgrade path) or through the framework (normal request path), or pass it on. A complete
+ * handshake that arrives on the normal request path (Node sends it there while the server has no
+ * `'upgrade'` listener, i.e. before the first request installed the dispatcher) is taken over on
+ * `req.socket`. Resolves once the outcome is applied; never rejects.
+ */
+export async function settleHandshake<TRequest, TSocket>(
+  args: SettleHandshake<TRequest, TSocket>,
+): Promise<void> {
+  const { gate, req } = args;
+  const server = (req.socket as (Duplex & { server?: unknown }) | null)?.server;
+  if (server instanceof Server) attachUpgradeDispatch(server, gate as Gate<never>);
+  const connection = upgradeConnectionOf(req);
+  if (connection) connection.claimed = true;
+  const startedAt = connection?.startedAt ?? performance.now();
+  const handshake = readRequest(req, connection ? 'upgrade' : 'request');
+  const decision = await gate.decide(handshake, args.request);
+  if (decision.kind === 'pass') {
+    args.pass();
+    return;
+  }
+  const common = {
+    gate,
+    req,
+    handshake,
+    server: args.server,
+    startedAt,
+    requestId: args.requestId,
+    onOpen: args.onOpen,
+  };
+  if (connection) {
+    completeUpgrade({ ...common, decision, socket: connection.socket, head: connection.head });
+    return;
+  }
+  if (decision.kind === 'accept') {
+    const socket = req.socket;
+    if (socket instanceof Socket) {
+      completeUpgrade({ ...common, decision, socket });
+      return;
+    }
+    const missing = gate.reject(
+      new HandshakeError('UPGRADE_LISTENER_MISSING', {
+        detail: 'the request has no network socket to take over (an in-process test client, or HTTP/2)',
+      }),
+      decision.origin,
+    );
+    args.respond(gate.render(missing, handshake));
+    gate.report(handshake, missing, { startedAt, requestId: args.requestId });
+    return;
+  }
+  args.respond(gate.render(decision, handshake));
+  gate.report(handshake, decision, { startedAt, requestId: args.requestId });
+}
