@@ -117,9 +117,11 @@ export class Gate<TRequest = unknown> {
       if (opts.plainRequests === 'pass') return { kind: 'pass', reason: 'plainRequests is "pass"' };
     }
 
-    const others = [...checked.transport, ...checked.negotiation].slice(1).map((f) => f.code);
+    const failures = [...checked.transport, ...checked.negotiation].map((f) => f.code);
     const first = checked.transport[0];
-    if (first) return this.#rejectFailure(first, handshake, others, undefined);
+    if (first) return this.#rejectFailure(first, handshake, failures.slice(1), undefined);
+    // No transport check failed: until a negotiation failure decides, all of them are "others".
+    const others = failures;
 
     const origin = await this.#guard(() => checkOrigin(opts.origins, handshake, request, opts.trustProxy));
     if (origin instanceof HandshakeError) return this.#reject(origin, undefined, others, undefined);
@@ -146,7 +148,9 @@ export class Gate<TRequest = unknown> {
     }
 
     const negotiationFailure = checked.negotiation[0];
-    if (negotiationFailure) return this.#rejectFailure(negotiationFailure, handshake, others, origin.origin);
+    if (negotiationFailure) {
+      return this.#rejectFailure(negotiationFailure, handshake, others.slice(1), origin.origin);
+    }
 
     const protocol = await this.#chooseProtocol(checked.offeredProtocols, request);
     if (protocol instanceof HandshakeError) return this.#reject(protocol, undefined, others, origin.origin);

@@ -370,6 +370,24 @@ describe('gate.decide: check order', () => {
     expect(calls).toEqual(['hook']);
   });
 
+  it('collects the negotiation failures whichever later check decides', async () => {
+    const bad = minimalWith({ 'Sec-WebSocket-Protocol': ',', 'Sec-WebSocket-Extensions': ';' });
+    expect((await run(undefined, bad)).decision).toMatchObject({
+      error: { code: 'SUBPROTOCOL_HEADER_MALFORMED' },
+      otherFailures: ['EXTENSIONS_HEADER_MALFORMED'],
+    });
+    const hook = { beforeUpgrade: () => new HandshakeError('FORBIDDEN') };
+    expect((await run(hook, bad)).decision).toMatchObject({
+      error: { code: 'FORBIDDEN' },
+      otherFailures: ['SUBPROTOCOL_HEADER_MALFORMED', 'EXTENSIONS_HEADER_MALFORMED'],
+    });
+    const origin = { ...bad, Origin: 'http://evil.example' };
+    expect((await run(undefined, origin)).decision).toMatchObject({
+      error: { code: 'ORIGIN_NOT_ALLOWED' },
+      otherFailures: ['SUBPROTOCOL_HEADER_MALFORMED', 'EXTENSIONS_HEADER_MALFORMED'],
+    });
+  });
+
   it('the Origin check never runs before the transport checks pass', async () => {
     const origins = () => {
       throw new Error('must not be called');
