@@ -14,6 +14,7 @@ export {
   sendRaw,
   type WsOutcome,
 } from './clients.js';
+export { runExampleSuite, type StartExample } from './example-suite.js';
 export {
   authenticate,
   type BuildApp,

@@ -1,0 +1,68 @@
+/**
+ * The wsgate reference app on Express. The same app exists for Koa and Fastify; all three
+ * answer every request the same way.
+ */
+import { websocket } from '@wsgate/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by `requireUser`. */
+      user?: { user: string };
+    }
+  }
+}
+
+function echo(ws: WebSocket): void {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+/** Express's own auth middleware: runs before the 101 like it runs before any route. */
+function requireUser(req: Request, res: Response, next: NextFunction): void {
+  const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim());
+  const ok =
+    req.headers.authorization === 'Bearer letmein' ||
+    cookies.includes('session=letmein') ||
+    req.query.ticket === 'letmein';
+  if (!ok) {
+    res.status(401).set('WWW-Authenticate', 'Bearer').json({ code: 'AUTHENTICATION_REQUIRED' });
+    return;
+  }
+  req.user = { user: 'demo' };
+  next();
+}
+
+/** Builds the reference app; `logger` receives one record per handshake. */
+export function createApp(logger: Logger): express.Express {
+  const app = express();
+
+  app.get('/health', (_req, res) => {
+    res.send('ok');
+  });
+
+  app.get('/echo', websocket({ origins: '*', perMessageDeflate: true, logger }, echo));
+
+  app.get(
+    '/chat',
+    websocket(
+      {
+        protocols: ['chat.v2', 'chat.v1'],
+        requireProtocol: true,
+        origins: ['http://localhost:5173'],
+        logger,
+      },
+      echo,
+    ),
+  );
+
+  app.get(
+    '/private',
+    requireUser,
+    websocket({ logger }, (ws, req) => ws.send(JSON.stringify(req.user))),
+  );
+
+  return app;
+}

@@ -1,0 +1,172 @@
+/**
+ * The reference app's behaviour, checked the same way for every framework's example
+ * (examples/express, examples/koa, examples/fastify): same statuses, headers, codes and log fields.
+ */
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proxyShapes } from './cases.js';
+import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from './clients.js';
+
+/** Starts an example app with the given logger; resolves with its listening server. */
+export type StartExample = (logger: Logger) => Promise<{ server: Server; close(): Promise<void> }>;
+
+/**
+ * Registers the reference-app checks for one example.
+ *
+ * @param framework - The `framework` value the example logs.
+ * @param start - Starts the example's app (built by its `app` module) on 127.0.0.1, port 0.
+ */
+export function runExampleSuite(framework: string, start: StartExample): void {
+  describe(`reference app: ${framework}`, () => {
+    const records: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim()) records.push(JSON.parse(line));
+        callback();
+      },
+    });
+    let running: Awaited<ReturnType<StartExample>>;
+    let host = '';
+    let port = 0;
+
+    beforeAll(async () => {
+      running = await start(pino(stream));
+      const address = running.server.address();
+      if (address === null || typeof address === 'string')
+        throw new Error('the example is not listening on TCP');
+      port = address.port;
+      host = `127.0.0.1:${port}`;
+    });
+    afterAll(() => running?.close());
+
+    const lastRecord = async (path: string) => {
+      for (let i = 0; i < 100; i++) {
+        const found = [...records].reverse().find((r) => r.path === path && typeof r.outcome === 'string');
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`no handshake record for ${path}`);
+    };
+
+    it('GET /health → 200 ok, untouched by wsgate', async () => {
+      const response = await fetch(`http://${host}/health`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('ok');
+    });
+
+    it('/echo: echoes with permessage-deflate, any origin', async () => {
+      const outcome = await connectWs(`ws://${host}/echo`, [], {
+        perMessageDeflate: true,
+        origin: 'https://anywhere.example',
+      });
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(outcome.extensions).toMatch(/^permessage-deflate/);
+      expect(await roundTrip(outcome.ws, 'ping')).toBe('ping');
+      await closeWs(outcome.ws);
+      expect(await lastRecord('/echo')).toMatchObject({
+        outcome: 'accepted',
+        status: 101,
+        framework,
+        origin: 'https://anywhere.example',
+        msg: 'websocket handshake accepted',
+      });
+    });
+
+    it('/chat: chat.v2 by server preference from the allowed origin', async () => {
+      const outcome = await connectWs(`ws://${host}/chat`, ['chat.v1', 'chat.v2'], {
+        origin: 'http://localhost:5173',
+      });
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(outcome.protocol).toBe('chat.v2');
+      expect(await roundTrip(outcome.ws, 'hi')).toBe('hi');
+      await closeWs(outcome.ws);
+      expect(await lastRecord('/chat')).toMatchObject({
+        outcome: 'accepted',
+        protocol: 'chat.v2',
+        framework,
+      });
+    });
+
+    it('/chat: a subprotocol is required', async () => {
+      const outcome = await connectWs(`ws://${host}/chat`);
+      expect(outcome).toMatchObject({ kind: 'rejected', status: 400 });
+      if (outcome.kind === 'rejected')
+        expect(JSON.parse(outcome.body)).toMatchObject({ code: 'SUBPROTOCOL_REQUIRED' });
+      expect(await lastRecord('/chat')).toMatchObject({
+        outcome: 'rejected',
+        code: 'SUBPROTOCOL_REQUIRED',
+        framework,
+      });
+    });
+
+    it('/chat: another origin is refused with 403', async () => {
+      const outcome = await connectWs(`ws://${host}/chat`, ['chat.v1'], { origin: 'http://evil.example' });
+      expect(outcome).toMatchObject({ kind: 'rejected', status: 403 });
+      expect(await lastRecord('/chat')).toMatchObject({
+        code: 'ORIGIN_NOT_ALLOWED',
+        origin: 'http://evil.example',
+      });
+    });
+
+    it('/private: 401 with WWW-Authenticate: Bearer without credentials', async () => {
+      const outcome = await connectWs(`ws://${host}/private`);
+      expect(outcome).toMatchObject({ kind: 'rejected', status: 401 });
+      if (outcome.kind === 'rejected') expect(outcome.headers['www-authenticate']).toBe('Bearer');
+      expect(await lastRecord('/private')).toMatchObject({
+        outcome: 'rejected',
+        status: 401,
+        code: 'AUTHENTICATION_REQUIRED',
+        framework,
+      });
+    });
+
+    it.each([
+      ['a Bearer token', '/private', { Authorization: 'Bearer letmein' }],
+      ['a session cookie', '/private', { Cookie: 'session=letmein' }],
+      ['a query ticket', '/private?ticket=letmein', {}],
+    ])('/private: accepts %s and sends the user set by the auth middleware', async (_how, path, headers) => {
+      const outcome = await connectWs(`ws://${host}${path}`, [], { headers });
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(JSON.parse(await outcome.next())).toEqual({ user: 'demo' });
+      await closeWs(outcome.ws);
+    });
+
+    it('a plain GET on a WebSocket endpoint gets the 426 diagnosis', async () => {
+      const response = await fetch(`http://${host}/echo`, { headers: { 'User-Agent': 'curl/8.5.0' } });
+      expect(response.status).toBe(426);
+      expect(response.headers.get('upgrade')).toBe('websocket');
+      expect(await response.json()).toMatchObject({ code: 'NOT_A_WEBSOCKET_REQUEST' });
+      expect(await lastRecord('/echo')).toMatchObject({
+        code: 'NOT_A_WEBSOCKET_REQUEST',
+        client: 'curl',
+        framework,
+      });
+    });
+
+    it('a handshake stripped by nginx names nginx and the missing lines', async () => {
+      const response = await sendRaw(
+        port,
+        buildRequest({ path: '/echo', host, ...proxyShapes.nginxHttp11Only }),
+      );
+      expect(response.status).toBe(426);
+      expect(response.body).toContain('proxy_set_header Upgrade $http_upgrade;');
+      expect(await lastRecord('/echo')).toMatchObject({
+        code: 'UPGRADE_HEADERS_STRIPPED',
+        proxy: 'nginx',
+        framework,
+      });
+    });
+
+    it('an upgrade to an unknown path gets 404 ENDPOINT_NOT_FOUND', async () => {
+      const response = await sendRaw(port, buildRequest({ path: '/nope', host }));
+      expect(response.status).toBe(404);
+      expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    });
+  });
+}
