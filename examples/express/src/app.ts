@@ -20,6 +20,7 @@ function echo(ws: WebSocket): void {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 }
 
+// #region auth
 /** Express's own auth middleware: runs before the 101 like it runs before any route. */
 function requireUser(req: Request, res: Response, next: NextFunction): void {
   const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim());
@@ -34,6 +35,7 @@ function requireUser(req: Request, res: Response, next: NextFunction): void {
   req.user = { user: 'demo' };
   next();
 }
+// #endregion auth
 
 /** Builds the reference app; `logger` receives one record per handshake. */
 export function createApp(logger: Logger): express.Express {
@@ -43,6 +45,7 @@ export function createApp(logger: Logger): express.Express {
     res.send('ok');
   });
 
+  // #region endpoints
   app.get('/echo', websocket({ origins: '*', perMessageDeflate: true, logger }, echo));
 
   app.get(
@@ -63,6 +66,7 @@ export function createApp(logger: Logger): express.Express {
     requireUser,
     websocket({ logger }, (ws, req) => ws.send(JSON.stringify(req.user))),
   );
+  // #endregion endpoints
 
   return app;
 }

@@ -1,0 +1,13 @@
+// The smallest wsgate app: the README shows this file.
+import { websocket } from '@wsgate/express';
+import express from 'express';
+import { pino } from 'pino';
+
+const app = express();
+app.get(
+  '/chat',
+  websocket({ protocols: ['chat.v2', 'chat.v1'], logger: pino() }, (ws) => {
+    ws.on('message', (data) => ws.send(data));
+  }),
+);
+app.listen(3000);

@@ -1,0 +1,87 @@
+/**
+ * Keeps the docs generated from their sources, so no recipe shows hand-copied code:
+ *
+ * - Snippets: a Markdown block between `<!-- include: path#region -->` and `<!-- /include -->` is
+ *   the `// #region name` … `// #endregion name` part of that file (or the whole file without `#`).
+ * - docs/errors.md: the failure catalog table, from `@wsgate/core`'s `catalog` export.
+ *
+ * `tsx scripts/docs.ts` rewrites the docs; `scripts/docs.test.ts` fails when they are stale.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { catalog, catalogCodes } from '../packages/core/src/index.js';
+
+export const root = new URL('..', import.meta.url).pathname;
+
+const INCLUDE = /(<!-- include: ([^#\s]+)(?:#([\w-]+))? -->\n)[\s\S]*?(<!-- \/include -->)/g;
+
+function region(file: string, name: string | undefined): string {
+  const text = readFileSync(join(root, file), 'utf8');
+  if (!name) return text.trimEnd();
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.trim() === `// #region ${name}`);
+  const end = lines.findIndex((line) => line.trim() === `// #endregion ${name}`);
+  if (start === -1 || end <= start) throw new Error(`${file} has no region "${name}"`);
+  const body = lines.slice(start + 1, end);
+  const indent = Math.min(...body.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  return body.map((l) => l.slice(indent)).join('\n');
+}
+
+/** The Markdown with every include block refreshed from its source. */
+export function renderIncludes(markdown: string): string {
+  return markdown.replace(
+    INCLUDE,
+    (_all, open: string, file: string, name: string | undefined, close: string) => {
+      const lang = file.endsWith('.ts') ? 'ts' : (file.split('.').pop() ?? '');
+      return `${open}\`\`\`${lang}\n${region(file, name)}\n\`\`\`\n${close}`;
+    },
+  );
+}
+
+/** docs/errors.md, generated from the catalog. */
+export function renderErrors(): string {
+  const rows = catalogCodes.map((code) => {
+    const entry = catalog[code];
+    const headers = Object.entries(entry.headers)
+      .map(([name, value]) => `\`${name}: ${value}\``)
+      .join(', ');
+    return `| \`${code}\` | ${entry.status} | ${entry.title} | ${headers || '—'} | ${entry.fault} | ${entry.reference} |`;
+  });
+  return [
+    '# Error codes',
+    '',
+    '<!-- Generated from @wsgate/core `catalog` by `pnpm docs`; do not edit by hand. -->',
+    '',
+    'Every rejection carries one of these codes in its body (`code`) and in the log record. Checks run',
+    'in this order; the first failing one decides. Mandatory headers are sent with the values shown',
+    'unless the application gave its own.',
+    '',
+    '| code | status | title | mandatory headers | fault | reference |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** Every Markdown file the generator owns, with its expected content. */
+export function expectedDocs(): Map<string, string> {
+  const docs = new Map<string, string>();
+  const markdown = ['README.md', ...listMarkdown('docs')];
+  for (const file of markdown) {
+    if (file === 'docs/errors.md') continue;
+    docs.set(file, renderIncludes(readFileSync(join(root, file), 'utf8')));
+  }
+  docs.set('docs/errors.md', renderErrors());
+  return docs;
+}
+
+function listMarkdown(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+  for (const [file, content] of expectedDocs()) writeFileSync(join(root, file), content);
+  process.stdout.write('docs regenerated\n');
+}
