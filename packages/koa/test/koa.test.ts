@@ -1,0 +1,319 @@
+/**
+ * Koa-specific behaviour on top of the shared conformance suite: `ctx.throw` from middleware,
+ * @koa/router mounting, `http.createServer(app.callback())`, https, and option errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Router from '@koa/router';
+import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from '@wsgate/conformance';
+import Koa from 'koa';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { websocket } from '../src/index.js';
+
+type LogRecord = Record<string, unknown>;
+
+/** A pino logger writing JSON lines into memory. */
+function captureLogs() {
+  const records: LogRecord[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() !== '') records.push(JSON.parse(line) as LogRecord);
+      }
+      callback();
+    },
+  });
+  return { records, logger: pino(stream) };
+}
+
+async function until<T>(find: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const echo = (ws: import('ws').WebSocket) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+};
+
+const servers: Array<http.Server | https.Server> = [];
+
+/** Starts `server` on 127.0.0.1, port 0; closed after each test. */
+async function start<S extends http.Server | https.Server>(server: S): Promise<{ server: S; port: number }> {
+  servers.push(server);
+  if (!server.listening) server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
+});
+
+describe('@wsgate/koa', () => {
+  it('turns ctx.throw(401) from middleware into a 401 with WWW-Authenticate, logged as AUTHENTICATION_REQUIRED', async () => {
+    const { records, logger } = captureLogs();
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/secret' && ctx.get('authorization') !== 'Bearer letmein') ctx.throw(401);
+      await next();
+    });
+    app.use(websocket('/secret', { logger }, (ws, ctx) => ws.send(`hello ${ctx.state.user}`)));
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/health') return next();
+      ctx.body = 'ok';
+    });
+    const { port } = await start(app.listen(0, '127.0.0.1'));
+    // Any request through the endpoint's middleware installs the upgrade dispatcher.
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+
+    const response = await sendRaw(port, buildRequest({ path: '/secret', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer');
+    expect(response.body).toBe('Unauthorized');
+    expect(response.closed).toBe(true);
+    const record = await until(
+      () => records.find((r) => r.outcome === 'rejected'),
+      'the rejection to be logged',
+    );
+    expect(record).toMatchObject({
+      framework: 'koa',
+      status: 401,
+      code: 'AUTHENTICATION_REQUIRED',
+      path: '/secret',
+      arrival: 'upgrade',
+      level: 30,
+    });
+
+    const open = await connectWs(`ws://127.0.0.1:${port}/secret`, [], {
+      headers: { Authorization: 'Bearer letmein' },
+    });
+    expect(open.kind).toBe('open');
+    if (open.kind === 'open') {
+      expect(await open.next()).toBe('hello undefined');
+      await closeWs(open.ws);
+    }
+  });
+
+  it('keeps an explicit WWW-Authenticate from ctx.throw and answers Koa’s own 404 with ENDPOINT_NOT_FOUND', async () => {
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/secret')
+        ctx.throw(401, 'token expired', { headers: { 'WWW-Authenticate': 'Basic' } });
+      await next();
+    });
+    app.use(websocket('/echo', { origins: '*' }, echo));
+    const { port } = await start(app.listen(0, '127.0.0.1'));
+    const host = `127.0.0.1:${port}`;
+    await fetch(`http://${host}/echo`); // installs the dispatcher (a plain GET → 426)
+
+    const secret = await sendRaw(port, buildRequest({ path: '/secret', host }));
+    expect(secret.status).toBe(401);
+    expect(secret.headers['www-authenticate']).toBe('Basic');
+    expect(secret.body).toBe('token expired');
+
+    const missing = await sendRaw(port, buildRequest({ path: '/echo/', host }));
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+  });
+
+  it('mounts on @koa/router, with route params and ctx.state in the connection handler', async () => {
+    const { records, logger } = captureLogs();
+    const app = new Koa();
+    const router = new Router();
+    router.get('/health', (ctx) => {
+      ctx.body = 'ok';
+    });
+    router.get(
+      '/rooms/:room',
+      async (ctx, next) => {
+        ctx.state.user = 'demo';
+        await next();
+      },
+      websocket({ origins: '*', protocols: ['chat.v1'], logger }, (ws, ctx) => {
+        ws.send(JSON.stringify({ room: ctx.params.room, user: ctx.state.user, protocol: ws.protocol }));
+        echo(ws);
+      }),
+    );
+    app.use(router.routes()).use(router.allowedMethods());
+    const { port } = await start(app.listen(0, '127.0.0.1'));
+    const host = `127.0.0.1:${port}`;
+
+    // The very first request is a handshake: Node delivers it on the request path.
+    const first = await connectWs(`ws://${host}/rooms/lobby`, ['chat.v1']);
+    expect(first.kind).toBe('open');
+    if (first.kind !== 'open') return;
+    expect(JSON.parse(await first.next())).toEqual({ room: 'lobby', user: 'demo', protocol: 'chat.v1' });
+    expect(await roundTrip(first.ws, 'hi')).toBe('hi');
+    await closeWs(first.ws);
+
+    const again = await connectWs(`ws://${host}/rooms/kitchen`, ['chat.v1']);
+    expect(again.kind).toBe('open');
+    if (again.kind === 'open') {
+      expect(JSON.parse(await again.next())).toMatchObject({ room: 'kitchen' });
+      await closeWs(again.ws);
+    }
+    expect(records.filter((r) => r.outcome === 'accepted').map((r) => [r.path, r.arrival])).toEqual([
+      ['/rooms/lobby', 'request'],
+      ['/rooms/kitchen', 'upgrade'],
+    ]);
+
+    const plain = await fetch(`http://${host}/rooms/lobby`);
+    expect(plain.status).toBe(426);
+    expect(plain.headers.get('upgrade')).toBe('websocket');
+    expect(await plain.json()).toMatchObject({ code: 'NOT_A_WEBSOCKET_REQUEST' });
+    expect(await (await fetch(`http://${host}/health`)).text()).toBe('ok');
+
+    // Routes the router does not serve: its 404 and 405 become catalog rejections.
+    const nowhere = await sendRaw(port, buildRequest({ path: '/nowhere', host }));
+    expect(nowhere.status).toBe(404);
+    expect(JSON.parse(nowhere.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    const post = await sendRaw(port, buildRequest({ path: '/rooms/lobby', host, method: 'POST' }));
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toMatch(/GET/);
+  });
+
+  it('works with http.createServer(app.callback()), and Koa writes nothing after the 101', async () => {
+    const app = new Koa();
+    app.use(websocket('/echo', { origins: '*' }, echo));
+    const { port } = await start(http.createServer(app.callback()));
+    const host = `127.0.0.1:${port}`;
+
+    // First request on a fresh server (request path), then one through the dispatcher.
+    for (const arrival of ['request', 'upgrade']) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.write(buildRequest({ path: '/echo', host }));
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      socket.destroy();
+      expect(received, arrival).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      // Only the 101's head arrived: no "404 Not Found" from Koa after the takeover.
+      expect(received.endsWith('\r\n\r\n'), arrival).toBe(true);
+      expect(received.match(/HTTP\/1\.1/g), arrival).toHaveLength(1);
+    }
+  });
+
+  it('passes requests that are not handshakes to the next middleware', async () => {
+    const app = new Koa();
+    app.use(websocket('/feed', { origins: '*', plainRequests: 'pass' }, echo));
+    app.use((ctx) => {
+      ctx.body = `next: ${ctx.method} ${ctx.path}`;
+    });
+    const { port } = await start(app.listen(0, '127.0.0.1'));
+    const get = await fetch(`http://127.0.0.1:${port}/feed`);
+    expect(await get.text()).toBe('next: GET /feed');
+    const post = await fetch(`http://127.0.0.1:${port}/feed`, { method: 'POST', body: 'x' });
+    expect(await post.text()).toBe('next: POST /feed');
+    const open = await connectWs(`ws://127.0.0.1:${port}/feed`);
+    expect(open.kind).toBe('open');
+    if (open.kind === 'open') await closeWs(open.ws);
+  });
+
+  describe('https', () => {
+    let dir: string | undefined;
+    const hasOpenssl = (() => {
+      try {
+        execFileSync('openssl', ['version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    });
+
+    it.skipIf(!hasOpenssl)(
+      'serves wss:// with a self-signed certificate (skipped without openssl)',
+      async () => {
+        dir = mkdtempSync(join(tmpdir(), 'wsgate-koa-'));
+        const keyFile = join(dir, 'key.pem');
+        const certFile = join(dir, 'cert.pem');
+        execFileSync(
+          'openssl',
+          [
+            ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
+            ...['-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1'],
+            ...['-addext', 'subjectAltName=IP:127.0.0.1'],
+          ],
+          { stdio: 'ignore' },
+        );
+        const cert = readFileSync(certFile);
+        const { records, logger } = captureLogs();
+        const app = new Koa();
+        app.use(websocket('/echo', { origins: '*', logger }, echo));
+        const { port } = await start(
+          https.createServer({ key: readFileSync(keyFile), cert }, app.callback()),
+        );
+
+        for (const arrival of ['request', 'upgrade']) {
+          const open = await connectWs(`wss://127.0.0.1:${port}/echo`, [], { ca: cert });
+          expect(open.kind, arrival).toBe('open');
+          if (open.kind !== 'open') return;
+          expect(await roundTrip(open.ws, 'secure')).toBe('secure');
+          await closeWs(open.ws);
+        }
+        expect(records.filter((r) => r.outcome === 'accepted').map((r) => r.arrival)).toEqual([
+          'request',
+          'upgrade',
+        ]);
+
+        const rejected = await connectWs(`wss://127.0.0.1:${port}/echo`, ['chat.v1'], { ca: cert });
+        expect(rejected).toMatchObject({ kind: 'rejected', status: 400 });
+      },
+    );
+  });
+
+  describe('bad arguments throw a TypeError naming @wsgate/koa', () => {
+    const cases: Array<[string, () => unknown, RegExp]> = [
+      [
+        'a bad option value',
+        () => websocket('/x', { protocols: ['a b'] }, echo),
+        /@wsgate\/koa.*`protocols`/,
+      ],
+      [
+        'an unknown option',
+        () => websocket('/x', { protocol: 'chat' } as never, echo),
+        /@wsgate\/koa.*`protocol` is not a known option/,
+      ],
+      [
+        'requireProtocol without protocols',
+        () => websocket({ requireProtocol: true }, echo),
+        /@wsgate\/koa.*`requireProtocol`/,
+      ],
+      ['a bad logger', () => websocket({ logger: {} as never }, echo), /@wsgate\/koa.*`logger`/],
+      ['a bad origin', () => websocket({ origins: ['not an origin'] }, echo), /@wsgate\/koa.*origins/],
+      ['a path without a leading slash', () => websocket('chat', {}, echo), /@wsgate\/koa.*path/],
+      ['a missing handler', () => websocket('/x', {}, undefined as never), /@wsgate\/koa.*handler/],
+    ];
+    it.each(cases)('%s', (_name, create, message) => {
+      expect(create).toThrow(TypeError);
+      expect(create).toThrow(message);
+    });
+  });
+});
