@@ -2,6 +2,8 @@
  * The wsgate reference app on Express. The same app exists for Koa and Fastify; all three
  * answer every request the same way.
  */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
 import { websocket } from '@wsgate/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -69,4 +71,27 @@ export function createApp(logger: Logger): express.Express {
   // #endregion endpoints
 
   return app;
+}
+
+/** A running reference app. */
+export interface RunningApp {
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference app on `host:port` (port 0 picks a free one). The server script, the
+ * example's test and the end-to-end tests all start it this way.
+ */
+export async function start(options: { logger: Logger; port?: number; host?: string }): Promise<RunningApp> {
+  const server = createApp(options.logger).listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

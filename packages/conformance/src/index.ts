@@ -29,3 +29,4 @@ export {
   SECRET,
 } from './fixture.js';
 export { runConformanceSuite } from './suite.js';
+export { selfSignedCertificate, type TestCertificate } from './tls.js';
