@@ -75,6 +75,13 @@ export function renderRejection(
   options: RenderOptions = {},
 ): HttpResponse {
   const headers = safeHeaders(error.headers);
+  // The writer frames the message (Content-Length from the body it sends), and a rendered body has
+  // its own type: a stale value here would be sent twice or contradict the body.
+  for (const name of Object.keys(headers)) {
+    const key = name.toLowerCase();
+    const rendered = error.body === undefined && key === 'content-type';
+    if (rendered || key === 'content-length' || key === 'transfer-encoding') delete headers[name];
+  }
   if (error.body !== undefined) {
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
       headers['Content-Type'] = 'text/plain; charset=utf-8';

@@ -112,6 +112,27 @@ describe('renderRejection', () => {
     expect(html.headers).toEqual({ 'content-type': 'text/html' });
   });
 
+  it('replaces a Content-Type the error carries when it renders the body itself', () => {
+    const error = new HandshakeError('FORBIDDEN', { headers: { 'content-type': 'text/html', 'X-Id': '7' } });
+    const json = renderRejection(error, withAccept(undefined));
+    expect(json.headers).toEqual({ 'X-Id': '7', 'Content-Type': 'application/problem+json' });
+    const text = renderRejection(error, withAccept('text/plain'));
+    expect(text.headers).toEqual({ 'X-Id': '7', 'Content-Type': 'text/plain; charset=utf-8' });
+  });
+
+  it('leaves message framing to the writer: no Content-Length or Transfer-Encoding from the error', () => {
+    const error = new HandshakeError('FORBIDDEN', {
+      headers: { 'Content-Length': '0', 'transfer-encoding': 'chunked' },
+    });
+    expect(renderRejection(error, withAccept(undefined)).headers).toEqual({
+      'Content-Type': 'application/problem+json',
+    });
+    const withBody = new HandshakeError('FORBIDDEN', { body: 'no', headers: { 'Content-Length': '99' } });
+    expect(renderRejection(withBody, withAccept(undefined)).headers).toEqual({
+      'Content-Type': 'text/plain; charset=utf-8',
+    });
+  });
+
   it('never shows the detail of HOOK_FAILED; hides server-fault detail only in production', () => {
     const hook = new HandshakeError('HOOK_FAILED', { detail: 'password=hunter2' });
     expect(renderRejection(hook, withAccept(undefined), { production: false }).body).not.toContain('hunter2');
