@@ -1,0 +1,97 @@
+/**
+ * The wsgate reference app on Koa. The same app exists for Express and Fastify; all three
+ * answer every request the same way.
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import Router from '@koa/router';
+import { websocket } from '@wsgate/koa';
+import Koa, { type Context, type Next } from 'koa';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+
+function echo(ws: WebSocket): void {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+// #region auth
+/** Koa's own auth middleware: runs before the 101 like it runs before any route. */
+async function requireUser(ctx: Context, next: Next): Promise<void> {
+  const cookies = ctx
+    .get('Cookie')
+    .split(';')
+    .map((c) => c.trim());
+  const ok =
+    ctx.get('Authorization') === 'Bearer letmein' ||
+    cookies.includes('session=letmein') ||
+    ctx.query.ticket === 'letmein';
+  if (!ok) {
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', 'Bearer');
+    ctx.body = { code: 'AUTHENTICATION_REQUIRED' };
+    return;
+  }
+  ctx.state.user = { user: 'demo' };
+  await next();
+}
+// #endregion auth
+
+/** Builds the reference app; `logger` receives one record per handshake. */
+export function createApp(logger: Logger): Koa {
+  const app = new Koa();
+  const router = new Router();
+
+  router.get('/health', (ctx) => {
+    ctx.body = 'ok';
+  });
+
+  // #region endpoints
+  app.use(websocket('/echo', { origins: '*', perMessageDeflate: true, logger }, echo));
+
+  app.use(
+    websocket(
+      '/chat',
+      {
+        protocols: ['chat.v2', 'chat.v1'],
+        requireProtocol: true,
+        origins: ['http://localhost:5173'],
+        logger,
+      },
+      echo,
+    ),
+  );
+
+  // With @koa/router, the route matches the path; middleware before the endpoint runs before the 101.
+  router.get(
+    '/private',
+    requireUser,
+    websocket({ logger }, (ws, ctx) => ws.send(JSON.stringify(ctx.state.user))),
+  );
+  // #endregion endpoints
+
+  app.use(router.routes());
+  return app;
+}
+
+/** A running reference app. */
+export interface RunningApp {
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference app on `host:port` (port 0 picks a free one). The server script, the
+ * example's test and the end-to-end tests all start it this way.
+ */
+export async function start(options: { logger: Logger; port?: number; host?: string }): Promise<RunningApp> {
+  const server = createApp(options.logger).listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
