@@ -8,7 +8,7 @@ import { HandshakeError } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
 import { type HandshakeRecord, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
-import { checkOrigin } from './origin.js';
+import { checkOrigin, parseOrigin } from './origin.js';
 import { type HandshakeRequest, pathOf } from './request.js';
 import { type HttpResponse, renderRejection } from './response.js';
 import { selectSubprotocol } from './subprotocols.js';
@@ -183,7 +183,7 @@ export class Gate<TRequest = unknown> {
       path: pathOf(handshake.url),
       framework: this.framework,
       arrival: handshake.arrival,
-      origin: decision.origin,
+      origin: decision.origin ?? originOf(handshake),
       remoteAddress: handshake.remoteAddress,
       durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
       requestId: extras.requestId,
@@ -295,6 +295,15 @@ export class Gate<TRequest = unknown> {
   ): RejectDecision {
     return { kind: 'reject', error, diagnosis, otherFailures, origin };
   }
+}
+
+/**
+ * The request's `Origin` for the log when the origin check did not run (a transport failure):
+ * normalised when it parses, as received otherwise.
+ */
+function originOf(handshake: HandshakeRequest): string | undefined {
+  const value = handshake.headers.all('origin')[0]?.trim();
+  return value === undefined || value === 'null' ? value : (parseOrigin(value)?.normalized ?? value);
 }
 
 /** The diagnosis-specific hint for a code, or `undefined` to keep the catalog's. */

@@ -97,6 +97,20 @@ describe('one record per handshake, through pino', () => {
     expect(REJECTED_MESSAGE).toBe('websocket handshake rejected');
   });
 
+  it('logs the Origin of a request rejected before the origin check', async () => {
+    const { logs } = await handshake(
+      {},
+      { ...minimalHeaders, Connection: 'close', Upgrade: undefined, Origin: 'HTTPS://App.Example.com:443' },
+      { arrival: 'request' },
+    );
+    expect(logs[0]).toMatchObject({ code: 'UPGRADE_HEADERS_STRIPPED', origin: 'https://app.example.com' });
+    const malformed = await handshake(
+      {},
+      { ...minimalHeaders, 'Sec-WebSocket-Key': 'x', Origin: 'not an origin' },
+    );
+    expect(malformed.logs[0]).toMatchObject({ code: 'WEBSOCKET_KEY_INVALID', origin: 'not an origin' });
+  });
+
   it('logs the client kind of a plain GET', async () => {
     const { logs } = await handshake(
       {},
