@@ -2,17 +2,20 @@
  * Koa-specific behaviour on top of the shared conformance suite: `ctx.throw` from middleware,
  * @koa/router mounting, `http.createServer(app.callback())`, https, and option errors.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Router from '@koa/router';
-import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from '@wsgate/conformance';
+import {
+  buildRequest,
+  closeWs,
+  connectWs,
+  roundTrip,
+  selfSignedCertificate,
+  sendRaw,
+} from '@wsgate/conformance';
 import Koa from 'koa';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -232,62 +235,34 @@ describe('@wsgate/koa', () => {
     if (open.kind === 'open') await closeWs(open.ws);
   });
 
-  describe('https', () => {
-    let dir: string | undefined;
-    const hasOpenssl = (() => {
-      try {
-        execFileSync('openssl', ['version'], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
+  const certificate = selfSignedCertificate();
+
+  it.skipIf(!certificate)(
+    'serves wss:// with a self-signed certificate (skipped: openssl is not installed)',
+    async () => {
+      if (!certificate) return;
+      const { records, logger } = captureLogs();
+      const app = new Koa();
+      app.use(websocket('/echo', { origins: '*', logger }, echo));
+      const { port } = await start(https.createServer(certificate, app.callback()));
+      const ca = certificate.cert;
+
+      for (const arrival of ['request', 'upgrade']) {
+        const open = await connectWs(`wss://127.0.0.1:${port}/echo`, [], { ca });
+        expect(open.kind, arrival).toBe('open');
+        if (open.kind !== 'open') return;
+        expect(await roundTrip(open.ws, 'secure')).toBe('secure');
+        await closeWs(open.ws);
       }
-    })();
+      expect(records.filter((r) => r.outcome === 'accepted').map((r) => r.arrival)).toEqual([
+        'request',
+        'upgrade',
+      ]);
 
-    afterEach(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = undefined;
-    });
-
-    it.skipIf(!hasOpenssl)(
-      'serves wss:// with a self-signed certificate (skipped without openssl)',
-      async () => {
-        dir = mkdtempSync(join(tmpdir(), 'wsgate-koa-'));
-        const keyFile = join(dir, 'key.pem');
-        const certFile = join(dir, 'cert.pem');
-        execFileSync(
-          'openssl',
-          [
-            ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
-            ...['-keyout', keyFile, '-out', certFile, '-subj', '/CN=127.0.0.1'],
-            ...['-addext', 'subjectAltName=IP:127.0.0.1'],
-          ],
-          { stdio: 'ignore' },
-        );
-        const cert = readFileSync(certFile);
-        const { records, logger } = captureLogs();
-        const app = new Koa();
-        app.use(websocket('/echo', { origins: '*', logger }, echo));
-        const { port } = await start(
-          https.createServer({ key: readFileSync(keyFile), cert }, app.callback()),
-        );
-
-        for (const arrival of ['request', 'upgrade']) {
-          const open = await connectWs(`wss://127.0.0.1:${port}/echo`, [], { ca: cert });
-          expect(open.kind, arrival).toBe('open');
-          if (open.kind !== 'open') return;
-          expect(await roundTrip(open.ws, 'secure')).toBe('secure');
-          await closeWs(open.ws);
-        }
-        expect(records.filter((r) => r.outcome === 'accepted').map((r) => r.arrival)).toEqual([
-          'request',
-          'upgrade',
-        ]);
-
-        const rejected = await connectWs(`wss://127.0.0.1:${port}/echo`, ['chat.v1'], { ca: cert });
-        expect(rejected).toMatchObject({ kind: 'rejected', status: 400 });
-      },
-    );
-  });
+      const rejected = await connectWs(`wss://127.0.0.1:${port}/echo`, ['chat.v1'], { ca });
+      expect(rejected).toMatchObject({ kind: 'rejected', status: 400 });
+    },
+  );
 
   describe('bad arguments throw a TypeError naming @wsgate/koa', () => {
     const cases: Array<[string, () => unknown, RegExp]> = [
