@@ -3,10 +3,18 @@
  * 127.0.0.1, a `net` client reading the bytes exactly as a browser would receive them.
  */
 import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGate, guardSocket, type HttpResponse, writeRawResponse } from '../src/index.js';
-import { minimalWith, request } from './fixtures.js';
+import {
+  createGate,
+  guardSocket,
+  type HandshakeRequest,
+  type HttpResponse,
+  readRequest,
+  writeRawResponse,
+} from '../src/index.js';
+import { KEY, minimalWith, request } from './fixtures.js';
 
 let server: Server;
 let port: number;
@@ -196,5 +204,99 @@ describe('guardSocket', () => {
     release();
     expect(serverSide.listenerCount('error')).toBe(before);
     serverSide.destroy();
+  });
+});
+
+describe('readRequest on a real http server', () => {
+  /** Sends raw bytes to an http server whose upgrade and request paths both go through core. */
+  async function exchange(bytes: string): Promise<{ seen: HandshakeRequest; response: string }> {
+    const gate = createGate();
+    let seen: HandshakeRequest | undefined;
+    const http = createHttpServer((req, res) => {
+      const handshake = readRequest(req, 'request');
+      seen = handshake;
+      void gate.decide(handshake, req).then((decision) => {
+        if (decision.kind !== 'reject') return res.end('not rejected');
+        const response = gate.render(decision, handshake);
+        res.writeHead(response.status, response.headers).end(response.body);
+      });
+    });
+    http.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+      const release = guardSocket(socket);
+      const handshake = readRequest(req, 'upgrade');
+      seen = handshake;
+      void gate.decide(handshake, req).then((decision) => {
+        release();
+        if (decision.kind !== 'reject') return socket.destroy();
+        writeRawResponse(socket, gate.render(decision, handshake));
+      });
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    const client = connect((http.address() as { port: number }).port, '127.0.0.1');
+    clients.push(client);
+    await once(client, 'connect');
+    const reading = received(client);
+    client.write(bytes);
+    const { raw } = await reading;
+    http.close();
+    await once(http, 'close');
+    if (!seen) throw new Error('no request reached the server');
+    return { seen, response: raw.toString('utf8') };
+  }
+
+  it('keeps a repeated Host that req.headers would drop, on the upgrade path', async () => {
+    const { seen, response } = await exchange(
+      [
+        'GET /chat?ticket=1 HTTP/1.1',
+        'Host: example.com',
+        'Host: evil.example',
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        `Sec-WebSocket-Key: ${KEY}`,
+        'Sec-WebSocket-Version: 13',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(seen).toMatchObject({
+      method: 'GET',
+      url: '/chat?ticket=1',
+      httpVersion: '1.1',
+      arrival: 'upgrade',
+      remoteAddress: '127.0.0.1',
+      secure: false,
+    });
+    expect(seen.headers.all('host')).toEqual(['example.com', 'evil.example']);
+    expect(response).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(response).toContain('Connection: close\r\n');
+    expect(response).toContain('"code":"HOST_DUPLICATE"');
+  });
+
+  it('reads the request path of an nginx-default handshake and answers 426 with the nginx fix', async () => {
+    const { seen, response } = await exchange(
+      [
+        'GET /chat HTTP/1.0',
+        'Host: 127.0.0.1:3000',
+        'Connection: close',
+        `Sec-WebSocket-Key: ${KEY}`,
+        'Sec-WebSocket-Version: 13',
+        'Origin: https://example.com',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(seen).toMatchObject({ httpVersion: '1.0', arrival: 'request' });
+    expect(seen.headers.names).toEqual([
+      'Host',
+      'Connection',
+      'Sec-WebSocket-Key',
+      'Sec-WebSocket-Version',
+      'Origin',
+    ]);
+    expect(response).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    expect(response).toMatch(/\r\nUpgrade: websocket\r\n/i);
+    expect(response).toContain('HTTP_VERSION_TOO_OLD');
+    expect(response).toContain('proxy_http_version 1.1;');
   });
 });
