@@ -3,6 +3,8 @@ import { type Logger as PinoLogger, pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ACCEPTED_MESSAGE,
+  catalog,
+  catalogCodes,
   createGate,
   HANDSHAKE_CHANNEL,
   HandshakeError,
@@ -171,6 +173,20 @@ describe('one record per handshake, through pino', () => {
       expect(logs[0]).toMatchObject({ level: 30, code });
     },
   );
+
+  it.each(catalogCodes)('logs %s at the level of its fault (client → 30, server → 50)', (code) => {
+    const { logger, records } = capture();
+    const gate = createGate({ logger });
+    const decision = gate.reject(new HandshakeError(code));
+    gate.report(request(minimalHeaders), decision, { startedAt: performance.now() });
+    expect(records()).toEqual([
+      expect.objectContaining({
+        level: catalog[code].fault === 'server' ? 50 : 30,
+        code,
+        msg: REJECTED_MESSAGE,
+      }),
+    ]);
+  });
 
   it('a throwing logger never breaks the report', async () => {
     const broken: Logger = {
