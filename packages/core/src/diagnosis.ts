@@ -158,16 +158,13 @@ export const intermediaryRules: readonly Rule[] = [
       'Caddy forwards WebSocket upgrades by default: check for a handler that rewrites headers, or an HTTP/1.0 hop.',
     ],
     match: (f) =>
-      onlyWhen(
-        f.names.some((n) => n.startsWith('Sec-Websocket-')) &&
-          f.headers.get('accept-encoding') === 'gzip' &&
-          present(f, 'x-forwarded-proto'),
-        [
-          ...f.names.filter((n) => n.startsWith('Sec-Websocket-')),
-          'Accept-Encoding: gzip',
-          ...evidenceOf(f, 'X-Forwarded-Proto'),
-        ],
-      ),
+      // Go adds `Accept-Encoding: gzip` only when the client sent none; real Caddy 2.6 passes a
+      // browser's own value on, so it is evidence when present, never required.
+      onlyWhen(f.names.some((n) => n.startsWith('Sec-Websocket-')) && present(f, 'x-forwarded-proto'), [
+        ...f.names.filter((n) => n.startsWith('Sec-Websocket-')),
+        ...(f.headers.get('accept-encoding') === 'gzip' ? ['Accept-Encoding: gzip'] : []),
+        ...evidenceOf(f, 'X-Forwarded-Proto'),
+      ]),
   },
   {
     id: 'haproxy',
