@@ -1,0 +1,17 @@
+/**
+ * @wsgate/e2e — helpers that run wsgate's reference apps behind real reverse proxies and in a
+ * real browser: binary detection, free ports, peer processes from the templates in configs/.
+ */
+export { type Framework, frameworks, type LogRecord, type RunningApp, root, startApp } from './apps.js';
+export { describeWith, findBinary, type PeerName, peers, required } from './binaries.js';
+export { configDir, type Peer, renderTemplate, startPeer, tempDir, writeConfig } from './peer.js';
+export { freePort, waitForPort } from './ports.js';
+export {
+  type RunningProxy,
+  type Site,
+  startApache,
+  startCaddy,
+  startHaproxy,
+  startNginx,
+} from './proxies.js';
+export { type RecordedRequest, type Recorder, startRecorder } from './recorder.js';
