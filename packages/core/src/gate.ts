@@ -6,7 +6,7 @@ import { catalog, type HandshakeErrorCode } from './catalog.js';
 import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
 import { HandshakeError } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
-import { type HandshakeRecord, reportHandshake } from './logging.js';
+import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
 import { checkOrigin, parseOrigin } from './origin.js';
 import { type HandshakeRequest, pathOf } from './request.js';
@@ -67,6 +67,8 @@ export interface ReportExtras {
   readonly startedAt: number;
   /** The framework's request id. */
   readonly requestId?: string | undefined;
+  /** The request's own logger (Fastify's `request.log`), used instead of the `logger` option. */
+  readonly logger?: Logger | undefined;
 }
 
 /** Codes whose cause is usually an intermediary or the client kind, so diagnosis is worth running. */
@@ -196,7 +198,7 @@ export class Gate<TRequest = unknown> {
         protocol: decision.protocol,
         extensions: decision.extensions,
       };
-      reportHandshake(record, this.options.logger, false);
+      reportHandshake(record, extras.logger ?? this.options.logger, false);
       return record;
     }
     const { error, diagnosis } = decision;
@@ -213,7 +215,7 @@ export class Gate<TRequest = unknown> {
       otherFailures: decision.otherFailures.length > 0 ? decision.otherFailures : undefined,
       err: error.cause,
     };
-    reportHandshake(record, this.options.logger, error.isServerFault);
+    reportHandshake(record, extras.logger ?? this.options.logger, error.isServerFault);
     return record;
   }
 

@@ -32,12 +32,12 @@ export class RequestHeaders {
    * repeated headers.
    */
   static fromObject(
-    headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+    headers: Readonly<Record<string, string | number | readonly string[] | undefined>>,
   ): RequestHeaders {
     const raw: string[] = [];
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined) continue;
-      for (const v of typeof value === 'string' ? [value] : value) raw.push(name, v);
+      for (const v of typeof value === 'object' ? value : [String(value)]) raw.push(name, v);
     }
     return new RequestHeaders(raw);
   }

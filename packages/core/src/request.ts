@@ -46,7 +46,10 @@ export function readRequest(req: IncomingMessage, arrival: Arrival): HandshakeRe
     method: req.method ?? 'GET',
     url: typeof original === 'string' ? original : (req.url ?? '/'),
     httpVersion: req.httpVersion,
-    headers: new RequestHeaders(req.rawHeaders),
+    // An in-process request object (@fastify/websocket's injectWS) has only `headers`.
+    headers: Array.isArray(req.rawHeaders)
+      ? new RequestHeaders(req.rawHeaders)
+      : RequestHeaders.fromObject(req.headers ?? {}),
     arrival,
     remoteAddress: socket?.remoteAddress,
     secure: socket?.encrypted === true,

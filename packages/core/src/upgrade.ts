@@ -40,6 +40,13 @@ export interface UpgradeConnection {
   readonly startedAt: number;
   /** Set by the endpoint that takes the request; from then on only it writes to the socket. */
   claimed: boolean;
+  /**
+   * The request's own logger (Fastify's `request.log`), once an adapter knows it: outcomes no
+   * endpoint claimed are logged there instead of the gates' loggers.
+   */
+  logger?: Logger | undefined;
+  /** The framework's request id, once known, for the record of an unclaimed outcome. */
+  requestId?: string | undefined;
 }
 
 type Tagged = IncomingMessage & { [kUpgrade]?: UpgradeConnection };
@@ -52,9 +59,20 @@ export function upgradeConnectionOf(req: IncomingMessage): UpgradeConnection | u
 interface Dispatcher {
   /** Gates of the endpoints served through this server, for logging outcomes no endpoint claimed. */
   readonly gates: Set<Gate<never>>;
+  /** Whether core's own `'upgrade'` listener is installed. */
+  listening: boolean;
 }
 
 const dispatchers = new WeakMap<Server, Dispatcher>();
+
+function dispatcherOf(server: Server): Dispatcher {
+  let dispatcher = dispatchers.get(server);
+  if (!dispatcher) {
+    dispatcher = { gates: new Set(), listening: false };
+    dispatchers.set(server, dispatcher);
+  }
+  return dispatcher;
+}
 
 /**
  * Installs the upgrade dispatcher on an `http`/`https` server once (idempotent) and registers
@@ -63,13 +81,11 @@ const dispatchers = new WeakMap<Server, Dispatcher>();
  * may call it through the adapter's `attach()` before `listen()`.
  */
 export function attachUpgradeDispatch(server: Server, gate?: Gate<never>): void {
-  let dispatcher = dispatchers.get(server);
-  if (!dispatcher) {
-    const created: Dispatcher = { gates: new Set() };
-    dispatcher = created;
-    dispatchers.set(server, created);
+  const dispatcher = dispatcherOf(server);
+  if (!dispatcher.listening) {
+    dispatcher.listening = true;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      dispatch(server, created, req, socket, head),
+      dispatch(server, dispatcher, req, socket, head),
     );
   }
   if (gate) dispatcher.gates.add(gate);
@@ -77,7 +93,7 @@ export function attachUpgradeDispatch(server: Server, gate?: Gate<never>): void 
 
 /** Whether the dispatcher is installed on `server`. */
 export function hasUpgradeDispatch(server: Server): boolean {
-  return dispatchers.has(server);
+  return dispatchers.get(server)?.listening === true;
 }
 
 function dispatch(
@@ -87,33 +103,8 @@ function dispatch(
   socket: Duplex,
   head: Buffer,
 ): void {
-  guardSocket(socket);
-  const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
-  (req as Tagged)[kUpgrade] = connection;
-
-  // The app writes into memory; only an unclaimed, finished response is flushed to the socket.
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
   const res = new ServerResponse(req);
-  res.shouldKeepAlive = false;
-  res.assignSocket(sink as unknown as Socket);
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    if (!connection.claimed)
-      addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as typeof res.writeHead;
-  socket.once('close', () => sink.destroy());
-  res.once('finish', () => {
-    if (!connection.claimed)
-      settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(chunks));
-  });
-
+  const connection = holdUpgradeResponse({ server, req, res, socket, head });
   if (server.listenerCount('request') === 0) {
     connection.claimed = true;
     answer(
@@ -127,6 +118,62 @@ function dispatch(
     return;
   }
   server.emit('request', req, res);
+}
+
+/** Arguments of {@link holdUpgradeResponse}. */
+export interface HoldUpgradeResponse {
+  /** The server that emitted `'upgrade'` (its other `'upgrade'` listeners get a grace period). */
+  readonly server: Server;
+  readonly req: IncomingMessage;
+  /** The response the framework will write to; detached from `socket` if it was assigned to it. */
+  readonly res: ServerResponse;
+  readonly socket: Duplex;
+  /** The bytes read past the handshake (only needed if core hands the socket to ws). */
+  readonly head?: Buffer | undefined;
+  /** Answers and logs the outcomes no endpoint claims (registered for `server`). */
+  readonly gate?: Gate<never> | undefined;
+}
+
+/**
+ * Prepares an upgrade request to run through a framework's request pipeline, for core's own
+ * dispatcher and for a framework plugin that owns `'upgrade'` and routes upgrades itself (as
+ * `@fastify/websocket` does): tags the request for {@link upgradeConnectionOf}, and holds the
+ * response back in memory. A wsgate endpoint that claims the request answers on the socket; a
+ * response the application finishes first (a 401 from an auth hook) gets its mandatory headers,
+ * is flushed and logged; an unclaimed 404 becomes `ENDPOINT_NOT_FOUND` (after a grace period for
+ * other `'upgrade'` listeners on the server). Call it before the framework sees the request.
+ */
+export function holdUpgradeResponse(args: HoldUpgradeResponse): UpgradeConnection {
+  const { server, req, res, socket, head = EMPTY } = args;
+  const dispatcher = dispatcherOf(server);
+  if (args.gate) dispatcher.gates.add(args.gate);
+  guardSocket(socket);
+  const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
+  (req as Tagged)[kUpgrade] = connection;
+
+  // The app writes into memory; only an unclaimed, finished response is flushed to the socket.
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  if (res.socket) res.detachSocket(res.socket);
+  res.shouldKeepAlive = false;
+  res.assignSocket(sink as unknown as Socket);
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (!connection.claimed)
+      addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+  socket.once('close', () => sink.destroy());
+  res.once('finish', () => {
+    if (!connection.claimed)
+      settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(chunks));
+  });
+  return connection;
 }
 
 /** Adds what the status makes mandatory (RFC 9110): `WWW-Authenticate` on 401, `Allow` on 405, … */
@@ -199,7 +246,7 @@ function settleUnclaimed(
     // Middleware answered (auth, rate limit, redirect…): send its response as it wrote it.
     socket.end(bytes, () => socket.destroy());
     const code = MIDDLEWARE_CODES[status] ?? `HTTP_${status}`;
-    reportToAll(dispatcher, {
+    reportUnclaimed(dispatcher, connection, {
       outcome: 'rejected',
       status,
       code,
@@ -211,6 +258,7 @@ function settleUnclaimed(
       durationMs: elapsed(connection.startedAt),
       hint: hintForStatus(status),
       detail: 'the application answered before reaching a WebSocket endpoint',
+      requestId: connection.requestId,
     });
   };
   if (!others) {
@@ -226,7 +274,15 @@ function settleUnclaimed(
   });
 }
 
-function reportToAll(dispatcher: Dispatcher, record: HandshakeRecord): void {
+function reportUnclaimed(
+  dispatcher: Dispatcher,
+  connection: UpgradeConnection,
+  record: HandshakeRecord,
+): void {
+  if (connection.logger) {
+    reportHandshake(record, connection.logger, record.status >= 500);
+    return;
+  }
   const loggers = new Set<Logger>();
   for (const gate of dispatcher.gates) if (gate.options.logger) loggers.add(gate.options.logger);
   reportHandshake(record, [...loggers], record.status >= 500);
@@ -253,7 +309,11 @@ function answer(
   }
   const decision = gate.reject(error);
   writeRawResponse(connection.socket, gate.render(decision, handshake));
-  gate.report(handshake, decision, { startedAt: connection.startedAt });
+  gate.report(handshake, decision, {
+    startedAt: connection.startedAt,
+    requestId: connection.requestId,
+    logger: connection.logger,
+  });
 }
 
 /** A minimal view of `ws`'s `WebSocketServer` (core does not depend on ws). */
@@ -275,6 +335,8 @@ export interface CompleteUpgrade<TRequest, TSocket> {
   readonly head?: Buffer | undefined;
   readonly startedAt: number;
   readonly requestId?: string | undefined;
+  /** The request's own logger (Fastify's `request.log`), used instead of the `logger` option. */
+  readonly logger?: Logger | undefined;
   /** Called with the open WebSocket and the `beforeUpgrade` hook's result after the 101 was written. */
   readonly onOpen: (ws: TSocket, context: unknown) => void;
 }
@@ -285,8 +347,8 @@ export interface CompleteUpgrade<TRequest, TSocket> {
  * when the client went away during async checks (code `CLIENT_DISCONNECTED`, nothing sent).
  */
 export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TRequest, TSocket>): void {
-  const { gate, req, handshake, decision, socket, startedAt, requestId } = args;
-  const extras = { startedAt, requestId };
+  const { gate, req, handshake, decision, socket, startedAt, requestId, logger } = args;
+  const extras = { startedAt, requestId, logger };
   if (socket.destroyed || !socket.writable || !socket.readable) {
     socket.destroy();
     const gone = new HandshakeError('CLIENT_DISCONNECTED', {
@@ -309,7 +371,7 @@ export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TReques
       args.onOpen(ws, decision.context);
     } catch (error) {
       // The 101 is sent: close with 1011 (internal error) rather than leave a silent socket.
-      gate.options.logger?.error(
+      (logger ?? gate.options.logger)?.error(
         { err: error, path: pathOf(handshake.url) },
         'websocket connection handler failed',
       );
@@ -334,6 +396,16 @@ export interface SettleHandshake<TRequest, TSocket> {
   /** Called with the open WebSocket and the `beforeUpgrade` hook's result. */
   readonly onOpen: (ws: TSocket, context: unknown) => void;
   readonly requestId?: string | undefined;
+  /** The request's own logger (Fastify's `request.log`), used instead of the `logger` option. */
+  readonly logger?: Logger | undefined;
+  /**
+   * Whether core installs its upgrade dispatcher on the request's server. `false` for an adapter
+   * whose framework plugin owns `'upgrade'` and calls {@link holdUpgradeResponse} itself
+   * (`@fastify/websocket`); a complete handshake on the normal request path then means that
+   * plugin never saw it, and is answered `UPGRADE_LISTENER_MISSING`.
+   * @default true
+   */
+  readonly installDispatcher?: boolean | undefined;
 }
 
 /**
@@ -346,9 +418,10 @@ export interface SettleHandshake<TRequest, TSocket> {
 export async function settleHandshake<TRequest, TSocket>(
   args: SettleHandshake<TRequest, TSocket>,
 ): Promise<void> {
-  const { gate, req } = args;
+  const { gate, req, logger } = args;
+  const dispatching = args.installDispatcher !== false;
   const server = (req.socket as (Duplex & { server?: unknown }) | null)?.server;
-  if (server instanceof Server) attachUpgradeDispatch(server, gate as Gate<never>);
+  if (dispatching && server instanceof Server) attachUpgradeDispatch(server, gate as Gate<never>);
   const connection = upgradeConnectionOf(req);
   if (connection) connection.claimed = true;
   const startedAt = connection?.startedAt ?? performance.now();
@@ -365,6 +438,7 @@ export async function settleHandshake<TRequest, TSocket>(
     server: args.server,
     startedAt,
     requestId: args.requestId,
+    logger,
     onOpen: args.onOpen,
   };
   if (connection) {
@@ -373,20 +447,22 @@ export async function settleHandshake<TRequest, TSocket>(
   }
   if (decision.kind === 'accept') {
     const socket = req.socket;
-    if (socket instanceof Socket) {
+    if (dispatching && socket instanceof Socket) {
       completeUpgrade({ ...common, decision, socket });
       return;
     }
     const missing = gate.reject(
       new HandshakeError('UPGRADE_LISTENER_MISSING', {
-        detail: 'the request has no network socket to take over (an in-process test client, or HTTP/2)',
+        detail: dispatching
+          ? 'the request has no network socket to take over (an in-process test client, or HTTP/2)'
+          : 'a complete handshake arrived as a plain request: the server this plugin listens on for upgrades is not the one that received it',
       }),
       decision.origin,
     );
     args.respond(gate.render(missing, handshake));
-    gate.report(handshake, missing, { startedAt, requestId: args.requestId });
+    gate.report(handshake, missing, { startedAt, requestId: args.requestId, logger });
     return;
   }
   args.respond(gate.render(decision, handshake));
-  gate.report(handshake, decision, { startedAt, requestId: args.requestId });
+  gate.report(handshake, decision, { startedAt, requestId: args.requestId, logger });
 }
