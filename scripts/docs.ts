@@ -3,6 +3,8 @@
  *
  * - Snippets: a Markdown block between `<!-- include: path#region -->` and `<!-- /include -->` is
  *   the `// #region name` … `// #endregion name` part of that file (or the whole file without `#`).
+ *   Config files (nginx, Apache, HAProxy, Caddy) mark regions with `# #region name` … `# #endregion name`.
+ *   Marker lines of other regions nested inside are left out; the code fence gets the file's language.
  * - docs/errors.md: the failure catalog table, from `@wsgate/core`'s `catalog` export.
  *
  * `tsx scripts/docs.ts` rewrites the docs; `scripts/docs.test.ts` fails when they are stale.
@@ -15,16 +17,50 @@ export const root = new URL('..', import.meta.url).pathname;
 
 const INCLUDE = /(<!-- include: ([^#\s]+)(?:#([\w-]+))? -->\n)[\s\S]*?(<!-- \/include -->)/g;
 
+/** A `#region`/`#endregion` marker line, in `//` (TypeScript) or `#` (config files) comment style. */
+const MARKER = /^(?:\/\/|#) #(region|endregion) ([\w-]+)$/;
+
+function isMarker(line: string, kind?: 'region' | 'endregion', name?: string): boolean {
+  const match = MARKER.exec(line.trim());
+  return (
+    match !== null && (kind === undefined || match[1] === kind) && (name === undefined || match[2] === name)
+  );
+}
+
 function region(file: string, name: string | undefined): string {
   const text = readFileSync(join(root, file), 'utf8');
-  if (!name) return text.trimEnd();
+  if (!name)
+    return text
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !isMarker(line))
+      .join('\n');
   const lines = text.split('\n');
-  const start = lines.findIndex((line) => line.trim() === `// #region ${name}`);
-  const end = lines.findIndex((line) => line.trim() === `// #endregion ${name}`);
+  const start = lines.findIndex((line) => isMarker(line, 'region', name));
+  const end = lines.findIndex((line) => isMarker(line, 'endregion', name));
   if (start === -1 || end <= start) throw new Error(`${file} has no region "${name}"`);
-  const body = lines.slice(start + 1, end);
+  const body = lines.slice(start + 1, end).filter((line) => !isMarker(line));
   const indent = Math.min(...body.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
   return body.map((l) => l.slice(indent)).join('\n');
+}
+
+/** The code-fence language for a file: by extension, or by name for config files. */
+export function fenceLanguage(file: string): string {
+  const name = file.split('/').pop() ?? file;
+  if (name === 'Caddyfile' || name.startsWith('Caddyfile.')) return 'caddyfile';
+  if (/^nginx.*\.conf$/.test(name)) return 'nginx';
+  if (/^(apache|httpd).*\.conf$/.test(name)) return 'apache';
+  if (/^haproxy.*\.cfg$/.test(name)) return 'haproxy';
+  const extension = name.includes('.') ? (name.split('.').pop() ?? '') : '';
+  const languages: Record<string, string> = {
+    ts: 'ts',
+    mts: 'ts',
+    cts: 'ts',
+    mjs: 'js',
+    cjs: 'js',
+    yml: 'yaml',
+  };
+  return languages[extension] ?? extension;
 }
 
 /** The Markdown with every include block refreshed from its source. */
@@ -32,8 +68,7 @@ export function renderIncludes(markdown: string): string {
   return markdown.replace(
     INCLUDE,
     (_all, open: string, file: string, name: string | undefined, close: string) => {
-      const lang = file.endsWith('.ts') ? 'ts' : (file.split('.').pop() ?? '');
-      return `${open}\`\`\`${lang}\n${region(file, name)}\n\`\`\`\n${close}`;
+      return `${open}\`\`\`${fenceLanguage(file)}\n${region(file, name)}\n\`\`\`\n${close}`;
     },
   );
 }
