@@ -1,0 +1,296 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import fastifyWebsocket from '@fastify/websocket';
+import {
+  buildRequest,
+  closeWs,
+  connectWs,
+  roundTrip,
+  selfSignedCertificate,
+  sendRaw,
+} from '@wsgate/conformance';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HandshakeError, wsgate } from '../src/index.js';
+
+type LogRecord = Record<string, unknown>;
+
+/** A pino logger whose JSON lines land in `records`. */
+function captureLogs() {
+  const records: LogRecord[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) records.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { records, logger: pino({ level: 'info' }, stream) };
+}
+
+async function waitForRecord(records: LogRecord[], where: (r: LogRecord) => boolean): Promise<LogRecord> {
+  for (let i = 0; i < 100; i++) {
+    const found = records.find((r) => typeof r.outcome === 'string' && where(r));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no matching record in ${JSON.stringify(records)}`);
+}
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+/** A Fastify app with wsgate registered (the app is closed after the test). */
+async function appWith(
+  options: Parameters<typeof wsgate>[1] = {},
+  fastifyOptions: FastifyServerOptions = {},
+) {
+  const app = Fastify(fastifyOptions);
+  apps.push(app);
+  await app.register(wsgate, options);
+  return app;
+}
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+  return address.port;
+}
+
+describe('@wsgate/fastify', () => {
+  it('keeps the HTTP handler of a route that also has a wsHandler', async () => {
+    const app = await appWith({ origins: '*' });
+    app.route({
+      method: 'GET',
+      url: '/both',
+      handler: async () => 'http view',
+      wsHandler: (socket) => socket.send('ws view'),
+    });
+    const port = await listen(app);
+    const response = await fetch(`http://127.0.0.1:${port}/both`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('http view');
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/both`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(await outcome.next()).toBe('ws view');
+    await closeWs(outcome.ws);
+    // A handshake a proxy broke is still diagnosed on such a route.
+    const stripped = await sendRaw(
+      port,
+      buildRequest({
+        path: '/both',
+        host: `127.0.0.1:${port}`,
+        headers: { Upgrade: null, Connection: 'close' },
+      }),
+    );
+    expect(JSON.parse(stripped.body)).toMatchObject({ code: 'UPGRADE_HEADERS_STRIPPED' });
+  });
+
+  it("answers a plain GET on a websocket route with core's 426, not @fastify/websocket's empty 404", async () => {
+    const app = await appWith();
+    app.get('/ws', { websocket: true }, (socket) => socket.close());
+    const port = await listen(app);
+    const response = await fetch(`http://127.0.0.1:${port}/ws`, { headers: { 'User-Agent': 'curl/8.5.0' } });
+    expect(response.status).toBe(426);
+    expect(response.headers.get('upgrade')).toBe('websocket');
+    expect(await response.json()).toMatchObject({ code: 'NOT_A_WEBSOCKET_REQUEST' });
+  });
+
+  it('answers an upgrade to an HTTP-only route with ENDPOINT_NOT_FOUND, not a 101 and a close', async () => {
+    const logs = captureLogs();
+    const app = await appWith({}, { loggerInstance: logs.logger });
+    app.get('/health', async () => 'ok');
+    const port = await listen(app);
+    const response = await sendRaw(port, buildRequest({ path: '/health', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    await waitForRecord(logs.records, (r) => r.code === 'ENDPOINT_NOT_FOUND' && r.framework === 'fastify');
+  });
+
+  it.each(['preValidation', 'preHandler'] as const)(
+    'sends a %s hook’s 401 as it was written, adds the WWW-Authenticate it forgot, and logs it with the request id',
+    async (hook) => {
+      const logs = captureLogs();
+      const app = await appWith({ origins: '*' }, { loggerInstance: logs.logger });
+      app.addHook(hook, async (_request, reply) => reply.code(401).send({ error: 'who are you' }));
+      app.get('/private', { websocket: true }, (socket) => socket.close());
+      const port = await listen(app);
+      const response = await sendRaw(port, buildRequest({ path: '/private', host: `127.0.0.1:${port}` }));
+      expect(response.status).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+      expect(response.headers.connection).toBe('close');
+      expect(JSON.parse(response.body)).toEqual({ error: 'who are you' });
+      const record = await waitForRecord(logs.records, (r) => r.path === '/private');
+      expect(record).toMatchObject({ code: 'AUTHENTICATION_REQUIRED', status: 401, framework: 'fastify' });
+      expect(record.requestId).toBe(record.reqId);
+    },
+  );
+
+  it('logs through request.log: the record carries Fastify’s request id', async () => {
+    const logs = captureLogs();
+    let n = 0;
+    const app = await appWith(
+      { origins: '*' },
+      { loggerInstance: logs.logger, genReqId: () => `req-${++n}` },
+    );
+    app.get('/echo', { websocket: true }, (socket) => {
+      socket.on('message', (data) => socket.send(data));
+    });
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind === 'open') await closeWs(outcome.ws);
+    const record = await waitForRecord(logs.records, (r) => r.outcome === 'accepted');
+    expect(record).toMatchObject({
+      framework: 'fastify',
+      requestId: 'req-1',
+      reqId: 'req-1',
+      msg: 'websocket handshake accepted',
+    });
+  });
+
+  it('merges a route’s config.wsgate over the plugin’s options and hands the hook’s context to the route', async () => {
+    const app = await appWith({ origins: '*', protocols: ['default.v1'] });
+    app.get('/default', { websocket: true }, (socket) => socket.send(socket.protocol));
+    app.get(
+      '/chat',
+      {
+        websocket: true,
+        config: {
+          wsgate: { protocols: ['chat.v2', 'chat.v1'], beforeUpgrade: (request) => ({ ws: request.ws }) },
+        },
+      },
+      (socket, request) =>
+        socket.send(JSON.stringify({ protocol: socket.protocol, context: request.wsContext })),
+    );
+    const port = await listen(app);
+    const chat = await connectWs(`ws://127.0.0.1:${port}/chat`, ['chat.v1', 'chat.v2']);
+    expect(chat.kind).toBe('open');
+    if (chat.kind !== 'open') return;
+    expect(JSON.parse(await chat.next())).toEqual({ protocol: 'chat.v2', context: { ws: true } });
+    await closeWs(chat.ws);
+    const rejected = await connectWs(`ws://127.0.0.1:${port}/default`, ['chat.v2']);
+    expect(rejected).toMatchObject({ kind: 'rejected', status: 400 });
+    const accepted = await connectWs(`ws://127.0.0.1:${port}/default`, ['default.v1']);
+    expect(accepted.kind).toBe('open');
+    if (accepted.kind === 'open') {
+      expect(await accepted.next()).toBe('default.v1');
+      await closeWs(accepted.ws);
+    }
+  });
+
+  it('works with serverFactory', async () => {
+    let factoryServer: ReturnType<typeof createServer> | undefined;
+    const app = await appWith(
+      { origins: '*' },
+      {
+        serverFactory: (handler) => {
+          factoryServer = createServer((req: IncomingMessage, res: ServerResponse) => handler(req, res));
+          return factoryServer;
+        },
+      },
+    );
+    app.get('/echo', { websocket: true }, (socket) => {
+      socket.on('message', (data) => socket.send(data));
+    });
+    const port = await listen(app);
+    expect(app.server).toBe(factoryServer);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(await roundTrip(outcome.ws, 'factory')).toBe('factory');
+    await closeWs(outcome.ws);
+    const missing = await sendRaw(port, buildRequest({ path: '/nowhere', host: `127.0.0.1:${port}` }));
+    expect(JSON.parse(missing.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+  });
+
+  const certificate = selfSignedCertificate();
+  it.skipIf(certificate === undefined)(
+    'works with Fastify’s https option (wss://, skipped without openssl)',
+    async () => {
+      if (!certificate) return;
+      const app = await appWith({ origins: '*' }, { https: certificate } as FastifyServerOptions);
+      app.get('/echo', { websocket: true }, (socket) => {
+        socket.on('message', (data) => socket.send(data));
+      });
+      const port = await listen(app);
+      const options = { ca: certificate.cert };
+      const outcome = await connectWs(`wss://127.0.0.1:${port}/echo`, [], options);
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(await roundTrip(outcome.ws, 'secure')).toBe('secure');
+      await closeWs(outcome.ws);
+      const rejected = await connectWs(`wss://127.0.0.1:${port}/echo`, ['nope.v1'], options);
+      expect(rejected).toMatchObject({ kind: 'rejected', status: 400 });
+    },
+  );
+
+  it('gates @fastify/websocket’s injectWS too (an in-process request has no Host unless given)', async () => {
+    const app = await appWith({ origins: '*' });
+    app.get('/ws', { websocket: true }, (socket) => socket.send('injected'));
+    await app.ready();
+    let received: (value: string) => void = () => {};
+    const message = new Promise<string>((resolve) => {
+      received = resolve;
+    });
+    const ws = await app.injectWS(
+      '/ws',
+      { headers: { host: 'localhost' } },
+      { onInit: (client) => client.once('message', (data) => received(String(data))) },
+    );
+    expect(await message).toBe('injected');
+    ws.terminate();
+    await expect(app.injectWS('/ws')).rejects.toThrow(/400/);
+  });
+
+  it('rejects with a HandshakeError from beforeUpgrade given as plugin default', async () => {
+    const app = await appWith({
+      origins: '*',
+      beforeUpgrade: () => {
+        throw new HandshakeError('FORBIDDEN', { detail: 'not today' });
+      },
+    });
+    app.get('/ws', { websocket: true }, (socket) => socket.close());
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/ws`);
+    expect(outcome).toMatchObject({ kind: 'rejected', status: 403 });
+  });
+
+  describe('bad options fail with a TypeError naming @wsgate/fastify and the option', () => {
+    it.each([
+      [{ protocols: ['bad token'] }, /^@wsgate\/fastify: option `protocols`/],
+      [{ plainRequests: 'maybe' }, /^@wsgate\/fastify: option `plainRequests`/],
+      [{ unknownThing: true }, /^@wsgate\/fastify: option `unknownThing`/],
+      [
+        { websocket: { options: { verifyClient: () => true } } },
+        /^@wsgate\/fastify: option `websocket.options.verifyClient`/,
+      ],
+    ])('plugin options %j', async (options, message) => {
+      const app = Fastify();
+      apps.push(app);
+      await expect(app.register(wsgate, options as never).ready()).rejects.toThrow(
+        expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(message) }),
+      );
+    });
+
+    it('route config.wsgate, when the route is added', async () => {
+      const app = await appWith();
+      expect(() =>
+        app.get('/ws', { websocket: true, config: { wsgate: { requireProtocol: true } } }, () => {}),
+      ).toThrow(/^@wsgate\/fastify: option `requireProtocol`/);
+    });
+
+    it('registering @fastify/websocket as well', async () => {
+      const app = Fastify();
+      apps.push(app);
+      await app.register(fastifyWebsocket);
+      await expect(app.register(wsgate).ready()).rejects.toThrow(
+        /^@wsgate\/fastify: @fastify\/websocket is already registered/,
+      );
+    });
+  });
+});
