@@ -1,0 +1,89 @@
+/**
+ * The wsgate reference app on Fastify. The same app exists for Express and Koa; all three
+ * answer every request the same way.
+ */
+import type { Server } from 'node:http';
+import { wsgate } from '@wsgate/fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `requireUser`. */
+    user: { user: string } | null;
+  }
+}
+
+function echo(socket: WebSocket): void {
+  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+}
+
+// #region auth
+/** Fastify's own auth hook: runs before the 101 like it runs before any route. */
+async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const cookies = (request.headers.cookie ?? '').split(';').map((c) => c.trim());
+  const { ticket } = request.query as { ticket?: string };
+  const ok =
+    request.headers.authorization === 'Bearer letmein' ||
+    cookies.includes('session=letmein') ||
+    ticket === 'letmein';
+  if (!ok) {
+    await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ code: 'AUTHENTICATION_REQUIRED' });
+    return;
+  }
+  request.user = { user: 'demo' };
+}
+// #endregion auth
+
+/** Builds the reference app; Fastify's `request.log` (on `logger`) gets one record per handshake. */
+export async function createApp(logger: Logger) {
+  const app = Fastify({ loggerInstance: logger });
+  // #region plugin
+  await app.register(wsgate);
+  // #endregion plugin
+  app.decorateRequest('user', null);
+
+  app.get('/health', async () => 'ok');
+
+  // #region endpoints
+  app.get('/echo', { websocket: true, config: { wsgate: { origins: '*', perMessageDeflate: true } } }, echo);
+
+  app.get(
+    '/chat',
+    {
+      websocket: true,
+      config: {
+        wsgate: {
+          protocols: ['chat.v2', 'chat.v1'],
+          requireProtocol: true,
+          origins: ['http://localhost:5173'],
+        },
+      },
+    },
+    echo,
+  );
+
+  app.get('/private', { websocket: true, onRequest: requireUser }, (socket, request) =>
+    socket.send(JSON.stringify(request.user)),
+  );
+  // #endregion endpoints
+
+  return app;
+}
+
+/** A running reference app. */
+export interface RunningApp {
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference app on `host:port` (port 0 picks a free one). The server script, the
+ * example's test and the end-to-end tests all start it this way.
+ */
+export async function start(options: { logger: Logger; port?: number; host?: string }): Promise<RunningApp> {
+  const app = await createApp(options.logger);
+  await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  return { server: app.server, close: () => app.close() };
+}

@@ -1,0 +1,4 @@
+import { runExampleSuite } from '@wsgate/conformance';
+import { start } from '../src/app.js';
+
+runExampleSuite('fastify', (logger) => start({ logger }));
