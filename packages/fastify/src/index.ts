@@ -36,12 +36,19 @@ export type WsSettings = Omit<
   'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols' | 'perMessageDeflate' | 'verifyClient'
 >;
 
-/**
- * The @fastify/websocket options wsgate passes on when it registers @fastify/websocket:
- * `errorHandler` (errors of open connections), `preClose` (by default it closes every open
- * connection) and `options`, the settings of the shared `ws` server.
- */
-export interface WebSocketPluginSettings extends Pick<WebsocketPluginOptions, 'errorHandler' | 'preClose'> {
+/** The @fastify/websocket options wsgate passes on when it registers @fastify/websocket. */
+export interface WebSocketPluginSettings {
+  /**
+   * Handles an error of an open connection (@fastify/websocket's `errorHandler`).
+   * @default logs the error with `request.log` and terminates the connection
+   * @example (error, socket, request) => { request.log.warn({ err: error }); socket.close(1011); }
+   */
+  readonly errorHandler?: NonNullable<WebsocketPluginOptions['errorHandler']>;
+  /**
+   * Runs on `fastify.close()` (@fastify/websocket's `preClose`).
+   * @default closes every open connection
+   */
+  readonly preClose?: NonNullable<WebsocketPluginOptions['preClose']>;
   /**
    * Settings for the shared `ws` server, e.g. `{ maxPayload: 1 << 20 }`.
    * @default {}
@@ -108,7 +115,11 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     logSerializers: _s,
     ...defaults
   } = (options ?? {}) as WsGatePluginOptions & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>;
-  const defaultGate = createGate<FastifyRequest>(defaults, ADAPTER);
+  // Answers upgrades no route claimed; logs to fastify.log when no hook told core the request's log.
+  const defaultGate = createGate<FastifyRequest>(
+    { ...defaults, logger: defaults.logger ?? fastify.log },
+    ADAPTER,
+  );
   if (typeof settings !== 'object' || settings === null) {
     throw new TypeError(`${PACKAGE}: option \`websocket\` must be an object of @fastify/websocket options`);
   }
@@ -137,7 +148,6 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     opening.delete(req);
   });
   const requests = new WeakMap<IncomingMessage, FastifyRequest>();
-  const loggerOf = (request: FastifyRequest, gate = defaultGate) => gate.options.logger ?? request.log;
 
   const server = fastify.server;
   const routing = fastify.routing;
@@ -158,7 +168,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   fastify.addHook('onRequest', (request, _reply, done) => {
     const connection = upgradeConnectionOf(request.raw);
     if (connection) {
-      connection.logger = loggerOf(request);
+      connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
       requests.set(request.raw, request);
     }
@@ -184,6 +194,8 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     );
     route.handler = function (this: FastifyInstance, request, reply) {
       if (upgradeConnectionOf(request.raw)) reply.hijack();
+      // Resolves with the HTTP handler's result, or with `reply`: a thenable that settles once the
+      // response is sent (Fastify's `return reply`).
       let passed: unknown;
       return settleHandshake<FastifyRequest, WebSocket>({
         gate,
@@ -204,7 +216,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
           request.wsContext = context;
         },
         requestId: request.id,
-        logger: loggerOf(request, gate),
+        logger: gate.options.logger ?? request.log,
         installDispatcher: false,
       }).then(() => passed ?? reply);
     } as Handler as RouteHandlerMethod;

@@ -9,7 +9,7 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HandshakeError, wsgate } from '../src/index.js';
@@ -25,7 +25,7 @@ function captureLogs() {
       callback();
     },
   });
-  return { records, logger: pino({ level: 'info' }, stream) };
+  return { records, logger: pino({ level: 'info' }, stream) as FastifyBaseLogger };
 }
 
 async function waitForRecord(records: LogRecord[], where: (r: LogRecord) => boolean): Promise<LogRecord> {
@@ -129,6 +129,20 @@ describe('@wsgate/fastify', () => {
       expect(record.requestId).toBe(record.reqId);
     },
   );
+
+  it('logs a reply from an onRequest hook registered before the plugin through fastify.log', async () => {
+    const logs = captureLogs();
+    const app = Fastify({ loggerInstance: logs.logger });
+    apps.push(app);
+    app.addHook('onRequest', async (_request, reply) => reply.code(403).send('no'));
+    await app.register(wsgate, { origins: '*' });
+    app.get('/ws', { websocket: true }, (socket) => socket.close());
+    const port = await listen(app);
+    const response = await sendRaw(port, buildRequest({ path: '/ws', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(403);
+    expect(response.body).toBe('no');
+    await waitForRecord(logs.records, (r) => r.code === 'FORBIDDEN' && r.framework === 'fastify');
+  });
 
   it('logs through request.log: the record carries Fastify’s request id', async () => {
     const logs = captureLogs();
