@@ -25,6 +25,7 @@ describeWith(['apache'], 'Apache httpd in front of the reference apps', ({ apach
       proxy = await startApache(apache, [
         ...working.map(({ config }) => ({ config, values })),
         { config: 'apache-plain.conf', values },
+        { config: 'apache-short-timeout.conf', values },
       ]);
     });
     afterAll(async () => {
@@ -70,6 +71,22 @@ describeWith(['apache'], 'Apache httpd in front of the reference apps', ({ apach
       const response = await fetch(`http://127.0.0.1:${proxy.port(config)}/health`);
       expect(response.status).toBe(200);
       expect(await response.text()).toBe('ok');
+    });
+
+    it('a quiet connection past Timeout (ProxyTimeout unset) is closed by Apache: the client sees 1006', async () => {
+      const outcome = await connectWs(url('apache-short-timeout.conf', '/echo'));
+      expect(outcome.kind, `${JSON.stringify(outcome)}\n${proxy.output()}`).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(await roundTrip(outcome.ws, 'still here')).toBe('still here');
+      // No frame either way from now on. The wait is bounded; its length is not asserted.
+      const code = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('Apache did not close the idle connection')), 10_000);
+        outcome.ws.once('close', (closeCode) => {
+          clearTimeout(timer);
+          resolve(closeCode);
+        });
+      });
+      expect(code).toBe(1006);
     });
 
     it('(c) plain ProxyPass → 426 UPGRADE_HEADERS_STRIPPED naming Apache with both fixes', async () => {

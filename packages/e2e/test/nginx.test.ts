@@ -52,6 +52,7 @@ describeWith(['nginx'], 'nginx in front of the reference apps', ({ nginx }) => {
       const values = { BACKEND: app.address };
       proxy = await startNginx(nginx, [
         { config: 'nginx-websocket.conf', values },
+        { config: 'nginx-short-timeout.conf', values },
         ...broken.map(({ config }) => ({ config, values })),
       ]);
     });
@@ -93,6 +94,40 @@ describeWith(['nginx'], 'nginx in front of the reference apps', ({ nginx }) => {
         origin: 'http://localhost:5173',
         framework: framework.name,
       });
+    });
+
+    it('(a) a plain GET through the WebSocket location is NOT_A_WEBSOCKET_REQUEST, no proxy blamed', async () => {
+      // nginx sends `Connection: upgrade` on this request too; no Upgrade, no Sec-WebSocket-*.
+      const since = app.records.length;
+      const response = await fetch(`http://127.0.0.1:${proxy.port('nginx-websocket.conf')}/echo`, {
+        headers: { 'User-Agent': 'curl/8.5.0' },
+      });
+      expect(response.status).toBe(426);
+      expect(await response.json()).toMatchObject({ code: 'NOT_A_WEBSOCKET_REQUEST' });
+      const record = await app.waitForRecord((r) => r.path === '/echo', since);
+      expect(record).toMatchObject({
+        code: 'NOT_A_WEBSOCKET_REQUEST',
+        client: 'curl',
+        framework: framework.name,
+      });
+      expect(record.proxy).toBeUndefined();
+    });
+
+    it('a quiet connection past proxy_read_timeout is closed by nginx: the client sees 1006', async () => {
+      const outcome = await connectWs(url('nginx-short-timeout.conf', '/echo'));
+      expect(outcome.kind, JSON.stringify(outcome)).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(await roundTrip(outcome.ws, 'still here')).toBe('still here');
+      // No frame either way from now on; nginx's 1 s read timeout ends the tunnel. (The wait is
+      // bounded; how long it takes is not asserted.)
+      const code = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('nginx did not close the idle connection')), 10_000);
+        outcome.ws.once('close', (closeCode) => {
+          clearTimeout(timer);
+          resolve(closeCode);
+        });
+      });
+      expect(code).toBe(1006);
     });
 
     it.each(broken)('$what → 426 $code naming nginx and the missing lines', async (variant) => {

@@ -3,7 +3,7 @@
  * backend that only records. These are the facts @wsgate/core's diagnosis fingerprints rest on
  * (shared/HANDSHAKE.md §3), and the conformance suite's `proxyShapes` must be these shapes.
  */
-import { buildRequest, proxyShapes, sendRaw } from '@wsgate/conformance';
+import { buildRequest, proxyShapes, type RawResponse, sendRaw } from '@wsgate/conformance';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../src/binaries.js';
 import { type RunningProxy, startApache, startCaddy, startHaproxy, startNginx } from '../src/proxies.js';
@@ -17,6 +17,9 @@ const CHROME = {
   'Sec-WebSocket-Protocol': 'chat.v2',
 };
 
+/** The recorder's answer as the client received it through the proxy. */
+let lastResponse: RawResponse | undefined;
+
 /** Sends a complete handshake through the proxy and returns what reached the backend. */
 async function forward(
   recorder: Recorder,
@@ -24,11 +27,18 @@ async function forward(
   headers: Record<string, string | null> = {},
 ): Promise<RecordedRequest> {
   const since = recorder.requests.length;
-  await sendRaw(
+  lastResponse = await sendRaw(
     port,
     buildRequest({ path: '/echo', host: `127.0.0.1:${port}`, headers: { ...CHROME, ...headers } }),
   );
   return recorder.next(since);
+}
+
+/** The headers of the recorder's 426 (`Upgrade: websocket`, `Connection: Upgrade, close`) after the proxy. */
+function responseHeaders(): Readonly<Record<string, string>> {
+  expect(lastResponse?.status).toBe(426);
+  expect(lastResponse?.body).toBe('recorded');
+  return lastResponse?.headers ?? {};
 }
 
 /** The parts of a request the diagnosis reads. */
@@ -106,6 +116,8 @@ describeWith(['nginx'], 'what nginx sends upstream', ({ nginx }) => {
       });
       // Host is nginx's default `$proxy_host`: the upstream's address.
       expect(request.get('host')).toBe(`127.0.0.1:${recorder.port}`);
+      // On the way back nginx keeps the 426's Upgrade and answers with its own Connection.
+      expect(responseHeaders()).toMatchObject({ upgrade: 'websocket', connection: 'keep-alive' });
     },
   );
 });
@@ -131,6 +143,8 @@ describeWith(['apache'], 'what Apache httpd sends upstream', ({ apache }) => {
     expect(request.get('x-forwarded-for')).toBe('127.0.0.1');
     expect(request.get('x-forwarded-host')).toBe(`127.0.0.1:${port}`);
     expect(request.get('x-forwarded-server')).toBe('localhost');
+    // On the way back Apache drops the 426's Upgrade header.
+    expect(responseHeaders().upgrade).toBeUndefined();
   });
 });
 
@@ -154,6 +168,9 @@ describeWith(['haproxy'], 'what HAProxy sends upstream', ({ haproxy }) => {
     const request = await forward(recorder, proxy.port('haproxy.cfg'), { Upgrade: null, Connection: null });
     expect(shapeOf(request)).toMatchObject({ upgrade: undefined, connection: undefined, key: true });
     expect(request.headers.every(([name]) => name === name.toLowerCase())).toBe(true);
+    // On the way back HAProxy keeps Upgrade and adds a Sec-WebSocket-Accept to the 426.
+    expect(responseHeaders()).toMatchObject({ upgrade: 'websocket' });
+    expect(responseHeaders()['sec-websocket-accept']).toMatch(/^[A-Za-z0-9+/]{27}=$/);
   });
 });
 
@@ -173,6 +190,9 @@ describeWith(['caddy'], 'what Caddy sends upstream', ({ caddy }) => {
     expect(shapeOf(request)).toMatchObject({ upgrade: 'websocket', connection: 'Upgrade', forwarded: true });
     // A browser's own Accept-Encoding is passed on as it is.
     expect(request.get('accept-encoding')).toBe('gzip, deflate, br, zstd');
+    // On the way back Caddy drops the 426's Upgrade and Connection headers.
+    expect(responseHeaders().upgrade).toBeUndefined();
+    expect(responseHeaders().connection).toBeUndefined();
   });
 
   it('without a client Accept-Encoding, Go adds Accept-Encoding: gzip', async () => {
