@@ -67,8 +67,11 @@ export interface ReportExtras {
   readonly startedAt: number;
   /** The framework's request id. */
   readonly requestId?: string | undefined;
-  /** The request's own logger (Fastify's `request.log`), used instead of the `logger` option. */
-  readonly logger?: Logger | undefined;
+  /**
+   * Where to log instead of the `logger` option: the request's own logger (Fastify's
+   * `request.log`), or every logger registered for the server.
+   */
+  readonly logger?: Logger | readonly Logger[] | undefined;
 }
 
 /** Codes whose cause is usually an intermediary or the client kind, so diagnosis is worth running. */

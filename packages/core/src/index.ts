@@ -54,6 +54,7 @@ export {
 } from './logging.js';
 export { guardSocket, writeRawResponse } from './node.js';
 export {
+  type AttachOptions,
   type HandshakeHook,
   type HandshakeInfo,
   type ProtocolSelector,

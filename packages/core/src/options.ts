@@ -223,3 +223,9 @@ export function resolveOptions<TRequest>(
     production: bool('production', options.production, process.env.NODE_ENV === 'production'),
   };
 }
+
+/**
+ * Options of an adapter's `attach(server, options)`: where to log the outcomes of upgrades that
+ * reach no endpoint (404s, and responses middleware writes before the endpoint).
+ */
+export type AttachOptions = Pick<WsGateOptions, 'logger' | 'production'>;

@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { catalog, type HandshakeErrorCode } from './catalog.js';
 import { HandshakeError } from './errors.js';
-import type { AcceptDecision, Gate, RejectDecision } from './gate.js';
+import { type AcceptDecision, createGate, type Gate, type RejectDecision } from './gate.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { guardSocket, writeRawResponse } from './node.js';
 import { type HandshakeRequest, pathOf, readRequest } from './request.js';
@@ -114,6 +114,7 @@ function dispatch(
       new HandshakeError('UPGRADE_LISTENER_MISSING', {
         detail: 'the server has no request handler to route the upgrade',
       }),
+      dispatcher,
     );
     return;
   }
@@ -240,7 +241,7 @@ function settleUnclaimed(
               detail: `no WebSocket endpoint serves ${pathOf(handshake.url)}`,
             })
           : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${handshake.method}` });
-      answer(gate, connection, handshake, error);
+      answer(gate, connection, handshake, error, dispatcher);
       return;
     }
     // Middleware answered (auth, rate limit, redirect…): send its response as it wrote it.
@@ -283,36 +284,38 @@ function reportUnclaimed(
     reportHandshake(record, connection.logger, record.status >= 500);
     return;
   }
+  reportHandshake(record, loggersOf(dispatcher), record.status >= 500);
+}
+
+/** The distinct loggers of the gates registered for a server. */
+function loggersOf(dispatcher: Dispatcher): Logger[] {
   const loggers = new Set<Logger>();
   for (const gate of dispatcher.gates) if (gate.options.logger) loggers.add(gate.options.logger);
-  reportHandshake(record, [...loggers], record.status >= 500);
+  return [...loggers];
 }
 
 function elapsed(startedAt: number): number {
   return Math.round((performance.now() - startedAt) * 1000) / 1000;
 }
 
-/** Writes a rejection on the raw socket and logs it (through `gate`, or silently without one). */
+/** Answers a server's unclaimed upgrades when no endpoint registered a gate (silent but for the channel). */
+const fallbackGate = createGate<never>({}, { framework: 'core' });
+
+/** Writes a rejection on the raw socket and logs it to every logger registered for the server. */
 function answer(
   gate: Gate<never> | undefined,
   connection: UpgradeConnection,
   handshake: HandshakeRequest,
   error: HandshakeError,
+  dispatcher: Dispatcher,
 ) {
-  if (!gate) {
-    writeRawResponse(connection.socket, {
-      status: error.status,
-      headers: error.headers,
-      body: `${error.code}\n`,
-    });
-    return;
-  }
-  const decision = gate.reject(error);
-  writeRawResponse(connection.socket, gate.render(decision, handshake));
-  gate.report(handshake, decision, {
+  const chosen = gate ?? fallbackGate;
+  const decision = chosen.reject(error);
+  writeRawResponse(connection.socket, chosen.render(decision, handshake));
+  chosen.report(handshake, decision, {
     startedAt: connection.startedAt,
     requestId: connection.requestId,
-    logger: connection.logger,
+    logger: connection.logger ?? loggersOf(dispatcher),
   });
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Server } from 'node:http';
 import {
+  type AttachOptions,
   attachUpgradeDispatch,
   createGate,
   type Gate,
@@ -91,16 +92,19 @@ export function websocket(options: WebSocketOptions, onConnection: ConnectionHan
 }
 
 /**
- * Installs wsgate's upgrade handling on a server before its first request. Needed only when
- * another library adds an `'upgrade'` listener before any request reached the app; otherwise the
- * first request installs it.
+ * Installs wsgate's upgrade handling on a server before its first request. Without it, the first
+ * request the app sees installs it, and a handshake rejected by middleware before that (the very
+ * first request to a fresh server) is answered by the framework alone: unlogged and without the
+ * mandatory headers. Call it when another library adds an `'upgrade'` listener before any request
+ * reaches the app, or to log upgrades that reach no endpoint.
  *
+ * @param options - `logger` receives the records of upgrades no endpoint claimed.
  * @example
  * ```ts
  * const server = app.listen(3000);
- * attach(server);
+ * attach(server, { logger });
  * ```
  */
-export function attach(server: Server): void {
-  attachUpgradeDispatch(server);
+export function attach(server: Server, options: AttachOptions = {}): void {
+  attachUpgradeDispatch(server, createGate(options, { framework: 'express', packageName: PACKAGE }));
 }

@@ -11,6 +11,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'node:net';
 import {
+  type AttachOptions,
   attachUpgradeDispatch,
   createGate,
   type Gate,
@@ -156,16 +157,19 @@ export function websocket<StateT, ContextT>(
 }
 
 /**
- * Installs wsgate's upgrade handling on a server before its first request. Needed only when
- * another library adds an `'upgrade'` listener before any request reached the app; otherwise the
- * first request installs it.
+ * Installs wsgate's upgrade handling on a server before its first request. Without it, the first
+ * request the app sees installs it, and a handshake rejected by middleware before that (the very
+ * first request to a fresh server) is answered by the framework alone: unlogged and without the
+ * mandatory headers. Call it when another library adds an `'upgrade'` listener before any request
+ * reaches the app, or to log upgrades that reach no endpoint.
  *
+ * @param options - `logger` receives the records of upgrades no endpoint claimed.
  * @example
  * ```ts
  * const server = app.listen(3000);
- * attach(server);
+ * attach(server, { logger });
  * ```
  */
-export function attach(server: HttpServer): void {
-  attachUpgradeDispatch(server);
+export function attach(server: HttpServer, options: AttachOptions = {}): void {
+  attachUpgradeDispatch(server, createGate(options, { framework: 'koa', packageName: PACKAGE }));
 }

@@ -1,0 +1,139 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import {
+  buildRequest,
+  closeWs,
+  connectWs,
+  roundTrip,
+  selfSignedCertificate,
+  sendRaw,
+} from '@wsgate/conformance';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { attach, websocket } from '../src/index.js';
+
+const servers: Array<http.Server | https.Server> = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+function echoApp() {
+  const app = express();
+  app.get(
+    '/echo',
+    websocket({ origins: '*' }, (ws) => ws.on('message', (data) => ws.send(data))),
+  );
+  return app;
+}
+
+async function listen<T extends http.Server | https.Server>(server: T): Promise<number> {
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+describe('@wsgate/express', () => {
+  it('works with http.createServer(app), first connection included', async () => {
+    const port = await listen(http.createServer(echoApp()));
+    for (let i = 0; i < 2; i++) {
+      const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(await roundTrip(outcome.ws, `n${i}`)).toBe(`n${i}`);
+      await closeWs(outcome.ws);
+    }
+  });
+
+  const certificate = selfSignedCertificate();
+  it.skipIf(!certificate)(
+    'works with https.createServer(options, app) (skipped: no openssl to make a certificate)',
+    async () => {
+      const port = await listen(https.createServer(certificate ?? {}, echoApp()));
+      for (let i = 0; i < 2; i++) {
+        const outcome = await connectWs(`wss://127.0.0.1:${port}/echo`, [], { ca: certificate?.cert });
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(await roundTrip(outcome.ws, 'secure')).toBe('secure');
+        await closeWs(outcome.ws);
+      }
+    },
+  );
+
+  it('attach(server) takes upgrades when another library listened first and no request came yet', async () => {
+    const server = http.createServer(echoApp());
+    const other = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/other') other.handleUpgrade(req, socket, head, (ws) => ws.close());
+    });
+    attach(server);
+    const port = await listen(server);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind === 'open') await closeWs(outcome.ws);
+    other.close();
+  });
+
+  it('answers every upgrade even when the app has no WebSocket endpoint at all', async () => {
+    const app = express();
+    app.get('/', (_req, res) => {
+      res.send('home');
+    });
+    const server = http.createServer(app);
+    const records: Array<{ record: object; message: string | undefined }> = [];
+    const logger = {
+      info: (record: object, message?: string) => records.push({ record, message }),
+      error: (record: object, message?: string) => records.push({ record, message }),
+    };
+    attach(server, { logger });
+    const port = await listen(server);
+    const response = await sendRaw(port, buildRequest({ path: '/anything', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    expect(records).toEqual([
+      {
+        record: expect.objectContaining({
+          code: 'ENDPOINT_NOT_FOUND',
+          framework: 'express',
+          path: '/anything',
+        }),
+        message: 'websocket handshake rejected',
+      },
+    ]);
+  });
+
+  it('leaves a plain GET to the next handler with plainRequests: "pass"', async () => {
+    const app = express();
+    app.get(
+      '/both',
+      websocket({ plainRequests: 'pass' }, (ws) => ws.close()),
+    );
+    app.get('/both', (_req, res) => {
+      res.send('http view');
+    });
+    const port = await listen(http.createServer(app));
+    const response = await fetch(`http://127.0.0.1:${port}/both`);
+    expect(await response.text()).toBe('http view');
+  });
+
+  it.each([
+    [{ protocols: ['bad token'] }, /^@wsgate\/express: option `protocols`/],
+    [{ origins: ['https://example.com/path'] }, /^@wsgate\/express: option `origins`/],
+    [{ onNoProtocolMatch: 'ignore' }, /^@wsgate\/express: option `onNoProtocolMatch`/],
+    [{ protcols: [] }, /^@wsgate\/express: option `protcols` is not a known option/],
+    [{ logger: console.log }, /^@wsgate\/express: option `logger`/],
+  ])('rejects bad options at startup: %j', (options, message) => {
+    expect(() => websocket(options as never, () => {})).toThrow(TypeError);
+    expect(() => websocket(options as never, () => {})).toThrow(message);
+  });
+
+  it('needs a connection handler', () => {
+    expect(() => websocket({}, undefined as never)).toThrow(/^@wsgate\/express: .*connection handler/);
+  });
+});
