@@ -59,6 +59,7 @@ export function fenceLanguage(file: string): string {
     mjs: 'js',
     cjs: 'js',
     yml: 'yaml',
+    cnf: 'ini',
   };
   return languages[extension] ?? extension;
 }

@@ -7,9 +7,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { type Logger, pino } from 'pino';
+import { memoryStream } from './records.js';
 
 /** The repository root. */
 export const root = new URL('../../../', import.meta.url).pathname;
@@ -76,13 +76,7 @@ export async function loadStart(framework: Framework): Promise<StartApp> {
 export async function startApp(framework: Framework, port = 0): Promise<RunningApp> {
   const start = await loadStart(framework);
   const records: LogRecord[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) records.push(JSON.parse(line));
-      callback();
-    },
-  });
-  const app = await start({ logger: pino(stream), port, host: '127.0.0.1' });
+  const app = await start({ logger: pino(memoryStream(records)), port, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
     await app.close();

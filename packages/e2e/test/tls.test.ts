@@ -1,0 +1,174 @@
+/**
+ * wss:// end to end with a locally made root → intermediate → leaf chain: terminated at nginx, and
+ * served by Node directly; and what a Node client reports when the server leaves the intermediate
+ * out (UNABLE_TO_VERIFY_LEAF_SIGNATURE — Node never fetches a missing intermediate).
+ */
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { closeWs, connectWs, roundTrip } from '@wsgate/conformance';
+import { type Logger, pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type Framework, frameworks, type LogRecord, type RunningApp, startApp } from '../src/apps.js';
+import { describeWith } from '../src/binaries.js';
+import { tempDir } from '../src/peer.js';
+import { createPki, type TestPki } from '../src/pki.js';
+import { type RunningProxy, startNginx } from '../src/proxies.js';
+import { memoryStream } from '../src/records.js';
+
+type RequestListener = Parameters<typeof https.createServer>[1];
+
+/** What the reference apps' `src/app.ts` exports besides `start`. */
+interface AppModule {
+  createApp(logger: Logger): unknown;
+}
+
+/**
+ * How each reference app is served over https by Node itself: its exported `createApp` as the
+ * request handler of an `https.Server`. wsgate installs its upgrade handling on whatever server the
+ * request arrived on, so nothing else changes.
+ */
+const httpsHandlers: Record<string, ((module: AppModule, logger: Logger) => RequestListener) | undefined> = {
+  // #region https
+  express: ({ createApp }, logger) => createApp(logger) as RequestListener,
+  koa: ({ createApp }, logger) => (createApp(logger) as { callback(): RequestListener }).callback(),
+  // #endregion https
+};
+
+/** Opens a wss:// connection with only the root trusted; resolves with the TLS error code, if any. */
+function tlsErrorOf(url: string, ca: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { ca, handshakeTimeout: 5_000 });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(undefined);
+    });
+    ws.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+describeWith(['openssl'], 'wss:// with a root → intermediate → leaf chain', ({ openssl }) => {
+  let pki: TestPki;
+  beforeAll(() => {
+    pki = createPki(openssl);
+  });
+
+  describe.each(frameworks())('$name served over https by Node', (framework: Framework) => {
+    const handler = httpsHandlers[framework.name];
+    if (!handler) {
+      // The Fastify reference app builds its own Fastify instance (and server) inside createApp;
+      // https there is a constructor option (`Fastify({ https })`), which the shared `start`/
+      // `createApp` signature does not take. The nginx-terminated test below covers it.
+      it.skip(`${framework.name}: its reference app cannot be handed an https server`, () => {});
+      return;
+    }
+    const records: LogRecord[] = [];
+    const servers: https.Server[] = [];
+    const clientErrors: string[] = [];
+    afterAll(async () => {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    const serve = async (cert: string): Promise<number> => {
+      const module = (await import(pathToFileURL(framework.appFile).href)) as AppModule;
+      const logger = pino(memoryStream(records));
+      const server = https.createServer({ key: pki.leafKey, cert }, handler(module, logger));
+      server.on('tlsClientError', (error) => clientErrors.push(error.message));
+      servers.push(server);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return (server.address() as AddressInfo).port;
+    };
+
+    it('full chain (leaf + intermediate): /chat over wss:// negotiates chat.v2 and echoes', async () => {
+      const port = await serve(pki.fullChain);
+      const outcome = await connectWs(`wss://localhost:${port}/chat`, ['chat.v1', 'chat.v2'], {
+        ca: pki.rootCert,
+        origin: 'http://localhost:5173',
+      });
+      expect(outcome.kind, JSON.stringify(outcome)).toBe('open');
+      if (outcome.kind !== 'open') return;
+      expect(outcome.protocol).toBe('chat.v2');
+      expect(await roundTrip(outcome.ws, 'secure')).toBe('secure');
+      await closeWs(outcome.ws);
+      expect(records.find((r) => r.path === '/chat')).toMatchObject({
+        outcome: 'accepted',
+        protocol: 'chat.v2',
+        framework: framework.name,
+      });
+    });
+
+    it('leaf only (intermediate left out): the Node client fails with UNABLE_TO_VERIFY_LEAF_SIGNATURE', async () => {
+      const port = await serve(pki.leafCert);
+      const before = records.length;
+      expect(await tlsErrorOf(`wss://localhost:${port}/chat`, pki.rootCert)).toBe(
+        'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      );
+      // The handshake never reached HTTP, so wsgate logged nothing. Node's client checks the chain
+      // after the TLS handshake and just closes: the server's tlsClientError carries no alert.
+      expect(records.length).toBe(before);
+      await expect.poll(() => clientErrors.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(clientErrors[0]).toMatch(/socket hang up|ECONNRESET/);
+    });
+  });
+
+  describeWith(['nginx'], 'terminated at nginx', ({ nginx }) => {
+    let certs: string;
+    beforeAll(() => {
+      certs = tempDir('certs');
+      writeFileSync(join(certs, 'fullchain.pem'), pki.fullChain);
+      writeFileSync(join(certs, 'leaf.key'), pki.leafKey, { mode: 0o600 });
+    });
+    afterAll(() => {
+      if (certs) rmSync(certs, { recursive: true, force: true });
+    });
+
+    describe.each(frameworks())('$name', (framework) => {
+      let app: RunningApp;
+      let proxy: RunningProxy;
+      beforeAll(async () => {
+        app = await startApp(framework);
+        proxy = await startNginx(nginx, [
+          {
+            config: 'nginx-tls.conf',
+            values: {
+              BACKEND: app.address,
+              CERT: join(certs, 'fullchain.pem'),
+              KEY: join(certs, 'leaf.key'),
+            },
+          },
+        ]);
+      });
+      afterAll(async () => {
+        await proxy?.stop();
+        await app?.close();
+      });
+
+      it('wss:// to nginx, ws:// to Node: /chat negotiates chat.v2 and echoes', async () => {
+        const since = app.records.length;
+        const port = proxy.port('nginx-tls.conf');
+        const outcome = await connectWs(`wss://localhost:${port}/chat`, ['chat.v1', 'chat.v2'], {
+          ca: pki.rootCert,
+          origin: 'http://localhost:5173',
+        });
+        expect(outcome.kind, `${JSON.stringify(outcome)}\n${proxy.output()}`).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(outcome.protocol).toBe('chat.v2');
+        expect(await roundTrip(outcome.ws, 'secure')).toBe('secure');
+        await closeWs(outcome.ws);
+        expect(await app.waitForRecord((r) => r.path === '/chat', since)).toMatchObject({
+          outcome: 'accepted',
+          protocol: 'chat.v2',
+          framework: framework.name,
+        });
+      });
+    });
+  });
+});
