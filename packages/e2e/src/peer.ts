@@ -61,6 +61,8 @@ export interface Peer {
   readonly dir: string;
   /** stdout, stderr and the log files, for failure messages. */
   output(): string;
+  /** Everything the process wrote to stdout so far. */
+  stdout(): string;
   /** Stops the process group and waits for it; removes the temp directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -165,7 +167,7 @@ export async function startPeer(spec: PeerSpec): Promise<Peer> {
     await stop();
     throw new Error(detail);
   }
-  return { name: spec.name, dir, output, stop };
+  return { name: spec.name, dir, output, stdout: () => stdout, stop };
 }
 
 /** Writes a file into a peer's directory. */

@@ -1,0 +1,120 @@
+/**
+ * Scale-out: two Node processes of each framework's reference app (its real server script) behind
+ * one nginx. Connections land on both; when one process restarts, its connections end (1006), the
+ * other's keep working, new handshakes go to the live one, and the restarted one gets connections
+ * again.
+ */
+import { closeWs, connectWs, roundTrip, type WsOutcome } from '@wsgate/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { type AppProcess, startAppProcess } from '../src/app-process.js';
+import { frameworks } from '../src/apps.js';
+import { describeWith } from '../src/binaries.js';
+import { freePort } from '../src/ports.js';
+import { type RunningProxy, startNginx } from '../src/proxies.js';
+
+type Open = Extract<WsOutcome, { kind: 'open' }>;
+
+/** The close code clients see when a reference app's process shuts down (SIGTERM → close()). */
+const closeCodeOnShutdown: Record<string, number[]> = { express: [1006], koa: [1006], fastify: [1005] };
+
+describeWith(['nginx'], 'two app processes behind nginx', ({ nginx }) => {
+  describe.each(frameworks())('$name', (framework) => {
+    const backends: AppProcess[] = [];
+    const open: Array<{ ws: WebSocket; backend: number }> = [];
+    let proxy: RunningProxy;
+    let ports: [number, number];
+
+    beforeAll(async () => {
+      ports = [await freePort(), await freePort()];
+      backends.push(await startAppProcess(framework, ports[0]), await startAppProcess(framework, ports[1]));
+      proxy = await startNginx(nginx, [
+        {
+          config: 'nginx-scale-out.conf',
+          values: { BACKEND_A: `127.0.0.1:${ports[0]}`, BACKEND_B: `127.0.0.1:${ports[1]}` },
+        },
+      ]);
+    }, 60_000);
+    afterAll(async () => {
+      for (const { ws } of open) ws.terminate();
+      await proxy?.stop();
+      for (const backend of backends) await backend.stop();
+    });
+
+    /** Opens /echo through nginx and finds which backend logged the accepted handshake. */
+    async function connect(): Promise<Open & { backend: number }> {
+      const before = backends.map((b) => b.records().length);
+      const outcome = await connectWs(`ws://127.0.0.1:${proxy.port('nginx-scale-out.conf')}/echo`);
+      expect(outcome.kind, `${JSON.stringify(outcome)}\n${proxy.output()}`).toBe('open');
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const backend = backends.findIndex((b, i) =>
+          b
+            .records()
+            .slice(before[i])
+            .some((r) => r.outcome === 'accepted' && r.path === '/echo'),
+        );
+        if (backend !== -1) {
+          const result = { ...(outcome as Open), backend };
+          open.push(result);
+          return result;
+        }
+        if (Date.now() > deadline) throw new Error('no backend logged the accepted handshake');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+
+    it('connections land on both backends and carry messages', async () => {
+      const landed = new Set<number>();
+      for (let i = 0; i < 4; i++) {
+        const connection = await connect();
+        expect(await roundTrip(connection.ws, `m${i}`)).toBe(`m${i}`);
+        landed.add(connection.backend);
+      }
+      expect([...landed].sort()).toEqual([0, 1]);
+    });
+
+    it('a backend restart ends only its own connections; handshakes go on and reach it again', async () => {
+      const onA = open.filter((c) => c.backend === 0);
+      const onB = open.filter((c) => c.backend === 1);
+      expect(onA.length).toBeGreaterThan(0);
+      expect(onB.length).toBeGreaterThan(0);
+      const closed = onA.map(
+        ({ ws }) =>
+          new Promise<number>((resolve) => {
+            if (ws.readyState === ws.CLOSED) resolve(1006);
+            else ws.once('close', (code) => resolve(code));
+          }),
+      );
+
+      await backends[0]?.stop();
+      // Its connections end. How depends on the app's own shutdown: Express's and Koa's reference
+      // apps cut their sockets (no close frame: 1006); Fastify's close() sends every client a close
+      // frame without a status code (1005).
+      const expected = closeCodeOnShutdown[framework.name] ?? [1005, 1006];
+      for (const code of await Promise.all(closed)) expect(expected).toContain(code);
+      // The other backend's connections are untouched.
+      for (const { ws } of onB) expect(await roundTrip(ws, 'still here')).toBe('still here');
+      // New handshakes while it is down go to the live backend.
+      const during = await connect();
+      expect(during.backend).toBe(1);
+      expect(await roundTrip(during.ws, 'during')).toBe('during');
+
+      // Restarted on the same port, it gets connections again once nginx's fail_timeout is over
+      // (bounded retries; how long it takes is not asserted).
+      backends[0] = await startAppProcess(framework, ports[0]);
+      let back: number | undefined;
+      for (let attempt = 0; attempt < 60 && back !== 0; attempt++) {
+        const connection = await connect();
+        back = connection.backend;
+        if (back !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(back).toBe(0);
+      const last = open[open.length - 1];
+      if (last) {
+        expect(await roundTrip(last.ws, 'back')).toBe('back');
+        await closeWs(last.ws);
+      }
+    }, 60_000);
+  });
+});
