@@ -107,6 +107,28 @@ export class HandshakeError extends Error {
 }
 Object.defineProperty(HandshakeError.prototype, BRAND, { value: true });
 
+const stackTraceLimitWritable = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true;
+
+/**
+ * A {@link HandshakeError} for a rejection core decides from the request alone (a malformed
+ * handshake, a refused origin or subprotocol): the same error, built without a stack trace. Such
+ * a stack would only show core's own frames, and capturing it cost more than the rest of the
+ * decision (about 20 µs of a rejection). Errors that applications create keep their stack.
+ */
+export function requestRejection(
+  code: HandshakeErrorCode | (string & {}),
+  init?: HandshakeErrorInit,
+): HandshakeError {
+  if (!stackTraceLimitWritable) return new HandshakeError(code, init);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new HandshakeError(code, init);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Adds each default header whose name (case-insensitively) is not set yet. */
 function withDefaults(
   given: Readonly<Record<string, string>>,

@@ -4,7 +4,7 @@
  */
 import { catalog, type HandshakeErrorCode } from './catalog.js';
 import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
-import { HandshakeError } from './errors.js';
+import { HandshakeError, requestRejection } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
@@ -132,7 +132,7 @@ export class Gate<TRequest = unknown> {
     if (origin instanceof HandshakeError) return this.#reject(origin, undefined, others, undefined);
     if (!origin.ok) {
       const shown = origin.origin === undefined ? '' : ` "${origin.origin}"`;
-      const error = new HandshakeError('ORIGIN_NOT_ALLOWED', {
+      const error = requestRejection('ORIGIN_NOT_ALLOWED', {
         detail: origin.detail,
         hint: `Allow the origin${shown} in the \`origins\` option, or open the page from the same host as the server.`,
       });
@@ -235,7 +235,7 @@ export class Gate<TRequest = unknown> {
     const supported = opts.protocols;
     if (offered.length === 0) {
       if (!opts.requireProtocol) return undefined;
-      return new HandshakeError('SUBPROTOCOL_REQUIRED', {
+      return requestRejection('SUBPROTOCOL_REQUIRED', {
         detail: 'the client offered no subprotocol',
         hint: 'Offer one of the supported subprotocols: new WebSocket(url, ["…"]).',
         ...(supported.length > 0 ? { supported } : {}),
@@ -247,7 +247,7 @@ export class Gate<TRequest = unknown> {
       const picked = await this.#guard(() => selector(offered, request));
       if (picked instanceof HandshakeError) return picked;
       if (picked !== undefined && (typeof picked !== 'string' || !offered.includes(picked))) {
-        return new HandshakeError('SUBPROTOCOL_SELECTION_INVALID', {
+        return requestRejection('SUBPROTOCOL_SELECTION_INVALID', {
           detail: `selectProtocol returned ${JSON.stringify(picked)}, which the client did not offer`,
           hint: 'Return one of the offered subprotocols exactly as given, or undefined.',
         });
@@ -257,7 +257,7 @@ export class Gate<TRequest = unknown> {
       chosen = selectSubprotocol(supported, offered, opts.protocolPreference);
     }
     if (chosen !== undefined || opts.onNoProtocolMatch === 'proceed') return chosen;
-    return new HandshakeError('SUBPROTOCOL_UNSUPPORTED', {
+    return requestRejection('SUBPROTOCOL_UNSUPPORTED', {
       detail: `the client offered ${offered.map((p) => `"${p}"`).join(', ')}`,
       hint:
         supported.length > 0
@@ -288,7 +288,7 @@ export class Gate<TRequest = unknown> {
   ): RejectDecision {
     const diagnosis = DIAGNOSED.has(failure.code) ? diagnose(handshake) : undefined;
     const hint = hintFor(failure.code, diagnosis);
-    const error = new HandshakeError(failure.code, { detail: failure.detail, ...(hint ? { hint } : {}) });
+    const error = requestRejection(failure.code, { detail: failure.detail, ...(hint ? { hint } : {}) });
     return this.#reject(error, diagnosis, others, origin);
   }
 

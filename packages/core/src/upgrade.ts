@@ -51,6 +51,15 @@ export interface UpgradeConnection {
 
 type Tagged = IncomingMessage & { [kUpgrade]?: UpgradeConnection };
 
+/**
+ * Undoes {@link holdUpgradeResponse} once an endpoint claims the request: the held response is
+ * never flushed then, and the raw socket's listener (or a library that keeps the response, as
+ * @fastify/websocket does) would otherwise keep it, its in-memory sink, the request and the
+ * framework's objects alive for as long as the WebSocket stays open (about 8 KB of heap per idle
+ * connection).
+ */
+const releases = new WeakMap<UpgradeConnection, () => void>();
+
 /** The raw connection of a request the dispatcher delivered, or `undefined` on the normal request path. */
 export function upgradeConnectionOf(req: IncomingMessage): UpgradeConnection | undefined {
   return (req as Tagged)[kUpgrade];
@@ -169,10 +178,18 @@ export function holdUpgradeResponse(args: HoldUpgradeResponse): UpgradeConnectio
       addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
     return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
   } as typeof res.writeHead;
-  socket.once('close', () => sink.destroy());
-  res.once('finish', () => {
+  const destroySink = () => sink.destroy();
+  socket.once('close', destroySink);
+  const onFinish = () => {
     if (!connection.claimed)
       settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(chunks));
+  };
+  res.once('finish', onFinish);
+  releases.set(connection, () => {
+    socket.off('close', destroySink);
+    res.off('finish', onFinish);
+    res.writeHead = writeHead;
+    res.detachSocket(sink as unknown as Socket);
   });
   return connection;
 }
@@ -426,7 +443,11 @@ export async function settleHandshake<TRequest, TSocket>(
   const server = (req.socket as (Duplex & { server?: unknown }) | null)?.server;
   if (dispatching && server instanceof Server) attachUpgradeDispatch(server, gate as Gate<never>);
   const connection = upgradeConnectionOf(req);
-  if (connection) connection.claimed = true;
+  if (connection) {
+    connection.claimed = true;
+    releases.get(connection)?.();
+    releases.delete(connection);
+  }
   const startedAt = connection?.startedAt ?? performance.now();
   const handshake = readRequest(req, connection ? 'upgrade' : 'request');
   const decision = await gate.decide(handshake, args.request);
