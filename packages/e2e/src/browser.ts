@@ -116,7 +116,12 @@ export async function launchChromium(executablePath: string, pagePort: number): 
     async close() {
       if (closed) return;
       closed = true;
-      await context.close().catch(() => undefined);
+      // Bounded: a browser that does not close in time is killed by playwright-core when the test
+      // process exits.
+      await Promise.race([
+        context.close().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+      ]);
       rmSync(profile, { recursive: true, force: true });
     },
   };

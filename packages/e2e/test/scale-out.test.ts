@@ -27,7 +27,9 @@ describeWith(['nginx'], 'two app processes behind nginx', ({ nginx }) => {
 
     beforeAll(async () => {
       ports = [await freePort(), await freePort()];
-      backends.push(await startAppProcess(framework, ports[0]), await startAppProcess(framework, ports[1]));
+      // One at a time, so afterAll stops the first even when the second fails to start.
+      backends.push(await startAppProcess(framework, ports[0]));
+      backends.push(await startAppProcess(framework, ports[1]));
       proxy = await startNginx(nginx, [
         {
           config: 'nginx-scale-out.conf',
