@@ -6,7 +6,11 @@
  * Runs each scenario for a fixed time (BENCH_SECONDS, default 2) after a short warm-up and prints a
  * table. Each iteration builds the request from raw headers as `readRequest` does, so the numbers
  * include header parsing. Not a test: nothing here asserts a timing.
+ *
+ * The rows are also written to node_modules/.cache/wsgate-bench/decide.json at the repository
+ * root, where the end-to-end benchmark (packages/bench, run next by `pnpm bench`) picks them up.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createGate, RequestHeaders } from '../dist/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -119,3 +123,10 @@ for (const scenario of scenarios) {
 
 console.log(`@wsgate/core decide() — Node ${process.version}, ${SECONDS}s per scenario`);
 console.table(rows);
+
+const results = new URL('../../../node_modules/.cache/wsgate-bench/', import.meta.url);
+mkdirSync(results, { recursive: true });
+writeFileSync(
+  new URL('decide.json', results),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds: SECONDS, rows }, null, 2),
+);

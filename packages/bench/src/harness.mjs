@@ -1,0 +1,245 @@
+/**
+ * Runs samples: starts a server variant in a child process, drives it with the load generator
+ * in this process, and reads the server's own CPU time and memory over IPC.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { openIdle, runEcho, runHandshakes } from './load.mjs';
+
+const SERVER_PROCESS = fileURLToPath(new URL('./server-process.mjs', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const IPC_TIMEOUT_MS = 30_000;
+
+/**
+ * A running server process, from {@link startServer}.
+ * @typedef {Awaited<ReturnType<typeof startServer>>} ServerProcess
+ */
+
+/**
+ * How the server process loads wsgate: `dist` (what users install; needs `pnpm build`) or
+ * `source` (TypeScript sources through tsx, for tests).
+ * @typedef {'dist' | 'source'} Build
+ */
+
+/** Whether `taskset` can pin processes to CPUs here (Linux with util-linux). */
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pins this process (every thread) to one CPU, and server processes started later to another,
+ * so that the server and the load generator never share a core: when they do, the scheduler's
+ * placement alone halves some throughputs from one run to the next. Returns the server's CPU, or
+ * `undefined` when pinning is not possible (fewer than 2 CPUs, no `taskset`).
+ */
+export function pinLoadGenerator() {
+  if (availableParallelism() < 2 || !hasTaskset()) return undefined;
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  return 0;
+}
+
+/**
+ * Starts a variant's server process.
+ * @param {string} variant
+ * @param {{ build?: Build, cpuProfileDir?: string, cpu?: number }} [options]
+ */
+export async function startServer(variant, options = {}) {
+  const execArgv = ['--expose-gc'];
+  if (options.build === 'source') execArgv.push('--import', 'tsx', '--conditions=@wsgate/source');
+  if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+  const argv = [...execArgv, SERVER_PROCESS, variant];
+  const pinned = options.cpu !== undefined;
+  const child = spawn(
+    pinned ? 'taskset' : process.execPath,
+    pinned ? ['-c', String(options.cpu), process.execPath, ...argv] : argv,
+    { cwd: PACKAGE_DIR, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    // Keep the tail only: a chatty library must not grow this process.
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${variant}: no "ready" in ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      if (message.type === 'ready') resolve(message.port);
+      else reject(new Error(`${variant} failed to start: ${message.message}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${variant}: server process exited with ${code} before it was ready\n${stderr}`));
+    });
+  });
+  let nextId = 0;
+  const pending = new Map();
+  child.on('message', (message) => {
+    const waiter = pending.get(message.id);
+    if (waiter) {
+      pending.delete(message.id);
+      waiter(message.usage);
+    }
+  });
+  return {
+    port,
+    /**
+     * The server's CPU time so far, peak RSS, current RSS and heap (after a full GC with `gc`).
+     * @returns {Promise<{ cpuMicros: number, peakRssBytes: number, rssBytes: number, heapUsedBytes: number }>}
+     */
+    usage: (gc = false) =>
+      new Promise((resolve, reject) => {
+        const id = ++nextId;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${variant}: no usage answer in ${IPC_TIMEOUT_MS} ms`));
+        }, IPC_TIMEOUT_MS);
+        pending.set(id, (usage) => {
+          clearTimeout(timer);
+          resolve(usage);
+        });
+        child.send({ id, type: 'usage', gc });
+      }),
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null && child.connected) child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function latencySummary(latencies) {
+  const sorted = Float64Array.from(latencies).sort();
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+}
+
+/**
+ * Runs `run` against `options.server` if given, else against a fresh server process.
+ * @template T
+ * @param {string} variant
+ * @param {{ build?: Build, cpuProfileDir?: string, cpu?: number, server?: ServerProcess }} options
+ * @param {(server: ServerProcess) => Promise<T>} run
+ * @returns {Promise<T>}
+ */
+async function withServer(variant, options, run) {
+  if (options.server) return run(options.server);
+  const server = await startServer(variant, options);
+  try {
+    return await run(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * One handshake sample on a fresh server: `warmup` handshakes, then `count` measured ones.
+ * @param {string} variant
+ * @param {{ scenario: string, count: number, warmup: number, concurrency?: number, timeoutMs?: number, build?: Build, cpuProfileDir?: string, cpu?: number , server?: ServerProcess }} options
+ */
+export function handshakeSample(variant, options) {
+  const { scenario, count, warmup, concurrency = 64, timeoutMs = 60_000 } = options;
+  return withServer(variant, options, async (server) => {
+    const target = { port: server.port };
+    if (warmup > 0) await runHandshakes(target, { scenario, count: warmup, concurrency, timeoutMs });
+    const before = await server.usage();
+    const run = await runHandshakes(target, { scenario, count, concurrency, timeoutMs });
+    const after = await server.usage();
+    return {
+      variant,
+      scenario,
+      count,
+      completed: run.completed,
+      timedOut: run.timedOut,
+      statuses: run.statuses,
+      protocols: run.protocols,
+      perSecond: (run.completed / run.elapsedMs) * 1000,
+      ...latencySummary(run.latencies),
+      cpuMicrosPer: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.completed),
+      peakRssBytes: after.peakRssBytes,
+    };
+  });
+}
+
+/**
+ * Server memory per open idle connection: RSS (after a full GC) with `count` accepted connections
+ * open, minus RSS before, divided by the connections actually opened.
+ * @param {string} variant
+ * @param {{ count: number, concurrency?: number, timeoutMs?: number, settleMs?: number, build?: Build, cpu?: number , server?: ServerProcess }} options
+ */
+export function idleSample(variant, options) {
+  const { count, concurrency = 64, timeoutMs = 60_000, settleMs = 300 } = options;
+  return withServer(variant, options, async (server) => {
+    const target = { port: server.port };
+    // Warm up: the first connections load code and grow pools that are not per-connection cost.
+    const warm = await openIdle(target, { count: Math.min(200, count), concurrency, timeoutMs });
+    warm.close();
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const before = await server.usage(true);
+    const idle = await openIdle(target, { count, concurrency, timeoutMs });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const after = await server.usage(true);
+    idle.close();
+    const opened = Math.max(1, idle.opened);
+    return {
+      variant,
+      count,
+      opened: idle.opened,
+      failure: idle.failure,
+      rssBytesPer: (after.rssBytes - before.rssBytes) / opened,
+      heapBytesPer: (after.heapUsedBytes - before.heapUsedBytes) / opened,
+      peakRssBytes: after.peakRssBytes,
+    };
+  });
+}
+
+/**
+ * Echo round-trips on one server process: one phase per entry of `phases`
+ * (e.g. `[{ connections: 1, roundTrips: 20000 }, { connections: 64, roundTrips: 20000 }]`).
+ * @param {string} variant
+ * @param {{ phases: { connections: number, roundTrips: number }[], warmup: number, timeoutMs?: number, build?: Build, cpu?: number , server?: ServerProcess }} options
+ */
+export function echoSample(variant, options) {
+  const { phases, warmup, timeoutMs = 60_000 } = options;
+  return withServer(variant, options, async (server) => {
+    const target = { port: server.port };
+    if (warmup > 0) await runEcho(target, { connections: 8, roundTrips: warmup, timeoutMs });
+    const results = [];
+    for (const phase of phases) {
+      let before;
+      const connected = async () => {
+        before = await server.usage();
+      };
+      const run = await runEcho(target, { ...phase, timeoutMs, connected });
+      const after = await server.usage();
+      results.push({
+        variant,
+        connections: phase.connections,
+        roundTrips: phase.roundTrips,
+        completed: run.completed,
+        mismatched: run.mismatched,
+        timedOut: run.timedOut,
+        perSecond: (run.completed / run.elapsedMs) * 1000,
+        ...latencySummary(run.latencies),
+        cpuMicrosPer: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.completed),
+      });
+    }
+    return results;
+  });
+}

@@ -1,0 +1,312 @@
+/**
+ * Turns samples into medians and ratios, and renders them as Markdown (docs/benchmarks.md) and as
+ * plain text tables for the terminal.
+ *
+ * Every ratio is wsgate ÷ baseline (or native ÷ floor) of the medians. For rates (handshakes/s,
+ * round-trips/s) higher is better; for costs (latency, CPU, memory) lower is better. A figure
+ * more than 5 % worse than the native choice is marked ⚠.
+ */
+import { HANDSHAKES } from './requests.mjs';
+import { VARIANTS } from './servers.mjs';
+
+export const FRAMEWORKS = ['express', 'koa', 'fastify'];
+const TOLERANCE = 0.95;
+
+export function median(values) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function variantOf(framework, role) {
+  return Object.keys(VARIANTS).find(
+    (name) => VARIANTS[name].framework === framework && VARIANTS[name].role === role,
+  );
+}
+
+/** The baselines a variant is compared with: its framework's native choice (for wsgate), and the floor. */
+function baselinesOf(variant) {
+  const { framework, role } = VARIANTS[variant];
+  return {
+    native: role === 'wsgate' ? variantOf(framework, 'native') : undefined,
+    floor: role === 'floor' ? undefined : 'floor',
+  };
+}
+
+/** Medians per group, keyed by `key(sample)`, of the numeric fields named in `fields`. */
+function mediansBy(samples, key, fields) {
+  const groups = new Map();
+  for (const sample of samples) {
+    const k = key(sample);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(sample);
+  }
+  const out = new Map();
+  for (const [k, group] of groups) {
+    const row = { rounds: group.length };
+    for (const field of fields) row[field] = median(group.map((s) => s[field]));
+    // Spread of the first field (the rate): (max − min) ÷ median, for the reader's sense of noise.
+    const rate = group.map((s) => s[fields[0]]);
+    row.spread = (Math.max(...rate) - Math.min(...rate)) / row[fields[0]];
+    row.first = group[0];
+    out.set(k, row);
+  }
+  return out;
+}
+
+/**
+ * Summaries: medians per (scenario, variant) and ratios to the baselines.
+ * @param {Awaited<ReturnType<typeof import('./suite.mjs').runSuite>>} results
+ */
+export function summarize(results) {
+  const handshakes = mediansBy(results.handshakes, (s) => `${s.scenario}|${s.variant}`, [
+    'perSecond',
+    'p50Ms',
+    'p99Ms',
+    'cpuMicrosPer',
+    'peakRssBytes',
+  ]);
+  const echo = mediansBy(results.echo, (s) => `${s.connections}|${s.variant}`, [
+    'perSecond',
+    'p50Ms',
+    'p99Ms',
+    'cpuMicrosPer',
+  ]);
+  const idle = mediansBy(results.idle, (s) => s.variant, ['rssBytesPer', 'heapBytesPer', 'opened']);
+  return { handshakes, echo, idle };
+}
+
+function ratio(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : Number.NaN;
+}
+
+/** A ratio as text, ⚠ when it is more than 5 % worse than the baseline in the metric's direction. */
+function showRatio(value, higherIsBetter, flag) {
+  if (!Number.isFinite(value)) return '–';
+  const worse = higherIsBetter ? value < TOLERANCE : value > 1 / TOLERANCE;
+  return `${value.toFixed(2)}${flag && worse ? ' ⚠' : ''}`;
+}
+
+const fmt = {
+  int: (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–'),
+  ms: (v) => (Number.isFinite(v) ? v.toFixed(v < 1 ? 3 : 2) : '–'),
+  us: (v) => (Number.isFinite(v) ? v.toFixed(0) : '–'),
+  mb: (v) => (Number.isFinite(v) ? (v / 1048576).toFixed(0) : '–'),
+  kb: (v) => (Number.isFinite(v) ? (v / 1024).toFixed(1) : '–'),
+  pct: (v) => (Number.isFinite(v) ? `${Math.round(v * 100)} %` : '–'),
+};
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function label(variant) {
+  const v = VARIANTS[variant];
+  return v.role === 'wsgate' ? `**${v.label}**` : v.label;
+}
+
+/** Variants in display order: floor, then per framework wsgate and native. */
+function ordered(present) {
+  const names = ['floor', ...FRAMEWORKS.flatMap((f) => [variantOf(f, 'wsgate'), variantOf(f, 'native')])];
+  return names.filter((name) => name && present(name));
+}
+
+function ratioCells(groups, keyOf, variant, fields) {
+  const { native, floor } = baselinesOf(variant);
+  const own = groups.get(keyOf(variant));
+  const cells = [];
+  for (const [field, higherIsBetter] of fields) {
+    const n = native && groups.get(keyOf(native));
+    cells.push(n ? showRatio(ratio(own[field], n[field]), higherIsBetter, true) : '');
+  }
+  const f = floor && groups.get(keyOf(floor));
+  const [rateField, higherIsBetter] = fields[0];
+  cells.push(f ? showRatio(ratio(own[rateField], f[rateField]), higherIsBetter, false) : '');
+  return cells;
+}
+
+/**
+ * The headline ratios, wsgate ÷ native per framework, for the summary table and the README.
+ * @returns {{ metric: string, values: Record<string, number> }[]}
+ */
+export function headlineRatios(summary) {
+  const rows = [];
+  const add = (metric, groups, keyOf, field, higherIsBetter) => {
+    const values = {};
+    for (const framework of FRAMEWORKS) {
+      const w = groups.get(keyOf(variantOf(framework, 'wsgate')));
+      const n = groups.get(keyOf(variantOf(framework, 'native')));
+      values[framework] = w && n ? ratio(w[field], n[field]) : Number.NaN;
+    }
+    rows.push({ metric, values, higherIsBetter });
+  };
+  for (const scenario of Object.keys(HANDSHAKES)) {
+    const keyOf = (v) => `${scenario}|${v}`;
+    add(`${HANDSHAKES[scenario].title}: handshakes/s`, summary.handshakes, keyOf, 'perSecond', true);
+    add(
+      `${HANDSHAKES[scenario].title}: server CPU per handshake`,
+      summary.handshakes,
+      keyOf,
+      'cpuMicrosPer',
+      false,
+    );
+  }
+  add('idle connection: server RSS per connection', summary.idle, (v) => v, 'rssBytesPer', false);
+  for (const connections of [...new Set([...summary.echo.keys()].map((k) => Number(k.split('|')[0])))]) {
+    const keyOf = (v) => `${connections}|${v}`;
+    add(
+      `echo, ${connections} connection${connections === 1 ? '' : 's'}: round-trips/s`,
+      summary.echo,
+      keyOf,
+      'perSecond',
+      true,
+    );
+    add(
+      `echo, ${connections} connection${connections === 1 ? '' : 's'}: server CPU per round-trip`,
+      summary.echo,
+      keyOf,
+      'cpuMicrosPer',
+      false,
+    );
+  }
+  return rows.filter((row) => Object.values(row.values).some(Number.isFinite));
+}
+
+/** The summary table: one row per metric, one column per framework. */
+export function renderHeadline(summary) {
+  const rows = headlineRatios(summary).map((row) => [
+    `${row.metric} (${row.higherIsBetter ? 'higher' : 'lower'} is better)`,
+    ...FRAMEWORKS.map((f) => showRatio(row.values[f], row.higherIsBetter, true)),
+  ]);
+  const header = [
+    'wsgate ÷ native',
+    ...FRAMEWORKS.map(
+      (f) => `${VARIANTS[variantOf(f, 'wsgate')].label} ÷ ${VARIANTS[variantOf(f, 'native')].label}`,
+    ),
+  ];
+  return table(header, rows);
+}
+
+/** The detailed tables (Markdown). */
+export function renderDetails(summary) {
+  const parts = [];
+  for (const scenario of Object.keys(HANDSHAKES)) {
+    const keyOf = (v) => `${scenario}|${v}`;
+    const names = ordered((v) => summary.handshakes.has(keyOf(v)));
+    if (names.length === 0) continue;
+    const rows = names.map((v) => {
+      const m = summary.handshakes.get(keyOf(v));
+      const status = Object.keys(m.first.statuses).join(', ');
+      return [
+        label(v),
+        status,
+        fmt.int(m.perSecond),
+        fmt.ms(m.p50Ms),
+        fmt.ms(m.p99Ms),
+        fmt.us(m.cpuMicrosPer),
+        fmt.mb(m.peakRssBytes),
+        fmt.pct(m.spread),
+        ...ratioCells(summary.handshakes, keyOf, v, [
+          ['perSecond', true],
+          ['cpuMicrosPer', false],
+        ]),
+      ];
+    });
+    parts.push(
+      `### ${HANDSHAKES[scenario].title}\n\n${table(
+        [
+          'server',
+          'status',
+          'handshakes/s',
+          'p50 ms',
+          'p99 ms',
+          'server CPU µs/handshake',
+          'server peak RSS MB',
+          'spread',
+          '× native (handshakes/s)',
+          '× native (CPU)',
+          '× floor (handshakes/s)',
+        ],
+        rows,
+      )}`,
+    );
+  }
+  const idleNames = ordered((v) => summary.idle.has(v));
+  if (idleNames.length > 0) {
+    const rows = idleNames.map((v) => {
+      const m = summary.idle.get(v);
+      return [
+        label(v),
+        fmt.int(m.opened),
+        fmt.kb(m.rssBytesPer),
+        fmt.kb(m.heapBytesPer),
+        ...ratioCells(summary.idle, (x) => x, v, [
+          ['rssBytesPer', false],
+          ['heapBytesPer', false],
+        ]),
+      ];
+    });
+    parts.push(
+      `### Open idle connections\n\n${table(
+        [
+          'server',
+          'connections',
+          'server RSS KB/connection',
+          'heap KB/connection',
+          '× native (RSS)',
+          '× native (heap)',
+          '× floor (RSS)',
+        ],
+        rows,
+      )}`,
+    );
+  }
+  const echoConnections = [...new Set([...summary.echo.keys()].map((k) => Number(k.split('|')[0])))];
+  for (const connections of echoConnections) {
+    const keyOf = (v) => `${connections}|${v}`;
+    const names = ordered((v) => summary.echo.has(keyOf(v)));
+    const rows = names.map((v) => {
+      const m = summary.echo.get(keyOf(v));
+      return [
+        label(v),
+        fmt.int(m.perSecond),
+        fmt.ms(m.p50Ms),
+        fmt.ms(m.p99Ms),
+        m.cpuMicrosPer.toFixed(1),
+        fmt.pct(m.spread),
+        ...ratioCells(summary.echo, keyOf, v, [
+          ['perSecond', true],
+          ['cpuMicrosPer', false],
+        ]),
+      ];
+    });
+    parts.push(
+      `### Echo round-trips, ${connections} connection${connections === 1 ? '' : 's'}\n\n${table(
+        [
+          'server',
+          'round-trips/s',
+          'p50 ms',
+          'p99 ms',
+          'server CPU µs/round-trip',
+          'spread',
+          '× native (round-trips/s)',
+          '× native (CPU)',
+          '× floor (round-trips/s)',
+        ],
+        rows,
+      )}`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
+/** core's decide() micro-benchmark rows as a table. */
+export function renderCore(core) {
+  if (!core) return '_not run_';
+  return table(
+    ['scenario', 'decisions/s', 'µs/decision'],
+    core.rows.map((r) => [r.scenario, r['decisions/s'], r['µs/decision']]),
+  );
+}

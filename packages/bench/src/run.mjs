@@ -1,0 +1,178 @@
+/**
+ * `pnpm bench` (end to end): what a wsgate handshake costs next to the libraries users would pick
+ * instead. Prints the tables and writes docs/benchmarks.md. Not a test: nothing asserts a timing.
+ *
+ *   pnpm bench                                   # root: build, core's decide() bench, then this
+ *   pnpm --filter @wsgate/bench bench            # this only (needs `pnpm build` first)
+ *
+ * Environment (all optional):
+ *   BENCH_ROUNDS=3          rounds of every scenario (medians over rounds are reported)
+ *   BENCH_HANDSHAKES=3000   handshakes per sample (after BENCH_WARMUP=300 unmeasured ones)
+ *   BENCH_IDLE=10000        open idle connections for the memory figure
+ *   BENCH_ROUND_TRIPS=20000 echo round-trips per phase (1 connection, then 64)
+ *   BENCH_VARIANTS=a,b      only these servers (names in src/servers.mjs)
+ *   BENCH_OUT=path|-        where to write the Markdown (default docs/benchmarks.md; - for none)
+ *   BENCH_BUILD=source      run wsgate from its TypeScript sources instead of dist
+ *   BENCH_PIN=0             do not pin the server and the load generator to separate CPUs
+ *   BENCH_MAX_LOAD=1.5      wait (up to BENCH_LOAD_WAIT=240 s) while the 1-minute load average is above this
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { pinLoadGenerator } from './harness.mjs';
+import { renderCore, renderDetails, renderHeadline, summarize } from './report.mjs';
+import { DEFAULT_PLAN, runSuite } from './suite.mjs';
+
+const ROOT = new URL('../../../', import.meta.url);
+const CORE_RESULTS = new URL('node_modules/.cache/wsgate-bench/decide.json', ROOT);
+const CORE_BENCH = new URL('packages/core/bench/decide.bench.mjs', ROOT);
+const CORE_RESULTS_MAX_AGE_MS = 30 * 60_000;
+
+const env = process.env;
+const number = (name, fallback) => (env[name] === undefined ? fallback : Number(env[name]));
+const progress = (line) => process.stderr.write(`[bench] ${line}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const plan = {
+  ...DEFAULT_PLAN,
+  rounds: number('BENCH_ROUNDS', DEFAULT_PLAN.rounds),
+  handshakes: {
+    ...DEFAULT_PLAN.handshakes,
+    count: number('BENCH_HANDSHAKES', DEFAULT_PLAN.handshakes.count),
+    warmup: number('BENCH_WARMUP', DEFAULT_PLAN.handshakes.warmup),
+  },
+  idle: { ...DEFAULT_PLAN.idle, count: number('BENCH_IDLE', DEFAULT_PLAN.idle.count) },
+  echo: {
+    ...DEFAULT_PLAN.echo,
+    phases: DEFAULT_PLAN.echo.phases.map((phase) => ({
+      ...phase,
+      roundTrips: number('BENCH_ROUND_TRIPS', phase.roundTrips),
+    })),
+  },
+};
+const build = env.BENCH_BUILD === 'source' ? 'source' : 'dist';
+const variants = env.BENCH_VARIANTS?.split(',').map((v) => v.trim());
+
+if (build === 'dist') {
+  const missing = ['core', 'express', 'koa', 'fastify'].filter(
+    (name) => !existsSync(new URL(`packages/${name}/dist/index.js`, ROOT)),
+  );
+  if (missing.length > 0) {
+    progress(`no dist for ${missing.join(', ')}: run \`pnpm build\` first (or BENCH_BUILD=source)`);
+    process.exit(1);
+  }
+}
+
+/** Waits, bounded, for other work on the machine to calm down. Returns the load averages seen. */
+async function waitForQuiet() {
+  const maxLoad = number('BENCH_MAX_LOAD', 1.5);
+  const deadline = Date.now() + number('BENCH_LOAD_WAIT', 240) * 1000;
+  let load = loadavg();
+  while (load[0] > maxLoad && Date.now() < deadline) {
+    progress(`load average ${load.map((l) => l.toFixed(2)).join(', ')} > ${maxLoad}: waiting`);
+    await sleep(15_000);
+    load = loadavg();
+  }
+  if (load[0] > maxLoad) progress(`load average still ${load[0].toFixed(2)}: running anyway (noisy numbers)`);
+  return load;
+}
+
+/** core's decide() results: from the run `pnpm bench` just did, or by running it now. */
+function coreResults() {
+  const fresh = () => {
+    if (!existsSync(CORE_RESULTS)) return undefined;
+    const data = JSON.parse(readFileSync(CORE_RESULTS, 'utf8'));
+    const age = Date.now() - Date.parse(data.date);
+    return data.node === process.version && age < CORE_RESULTS_MAX_AGE_MS ? data : undefined;
+  };
+  if (!fresh() && build === 'dist') {
+    progress('running core decide() micro-benchmark');
+    spawnSync(process.execPath, [fileURLToPath(CORE_BENCH)], {
+      stdio: 'inherit',
+      env: { ...env, BENCH_SECONDS: '1' },
+    });
+  }
+  return fresh();
+}
+
+const loadBefore = await waitForQuiet();
+const began = Date.now();
+const core = coreResults();
+const cpu = env.BENCH_PIN === '0' ? undefined : pinLoadGenerator();
+progress(
+  `plan: ${plan.rounds} rounds × ${plan.handshakes.count} handshakes, ${plan.idle.count} idle, echo ${plan.echo.phases.map((p) => `${p.roundTrips}×${p.connections}`).join(', ')}; ${cpu === undefined ? 'not pinned' : 'server on CPU 0, load generator on CPU 1'}`,
+);
+const results = await runSuite(plan, { variants, build, cpu, log: progress });
+const loadAfter = loadavg();
+const seconds = Math.round((Date.now() - began) / 1000);
+const summary = summarize(results);
+
+const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
+const showLoad = (l) => l.map((x) => x.toFixed(2)).join(' / ');
+const problems = results.problems.map((p) => `- ${p.variant}, ${p.what}: ${p.problem}`).join('\n');
+const idleCounts = [...summary.idle.values()].map((m) => m.opened);
+
+const markdown = `# Benchmarks
+
+What a wsgate handshake costs next to the libraries users would pick instead: express-ws on
+Express 5, koa-easy-ws on Koa 3, plain @fastify/websocket on Fastify 5, and bare \`ws\`
+\`handleUpgrade\` on a plain \`http\` server as the floor. Generated by \`pnpm bench\`
+(packages/bench); do not edit by hand.
+
+- **Date:** ${new Date(began).toISOString().slice(0, 16).replace('T', ' ')} UTC (${seconds} s)
+- **Machine:** ${machine}
+- **Load average (1 / 5 / 15 min):** ${showLoad(loadBefore)} before, ${showLoad(loadAfter)} after${loadBefore[0] > 1.5 ? ' — the machine was busy with other work: expect noise' : ''}
+- **Placement:** ${cpu === undefined ? 'not pinned' : 'server process pinned to CPU 0, load generator to CPU 1 (`taskset`)'}
+- **Plan:** ${plan.rounds} rounds; ${plan.handshakes.count.toLocaleString('en-US')} handshakes per sample (after ${plan.handshakes.warmup} unmeasured) at concurrency ${plan.handshakes.concurrency}; ${plan.idle.count.toLocaleString('en-US')} idle connections; echo ${plan.echo.phases.map((p) => `${p.roundTrips.toLocaleString('en-US')} round-trips on ${p.connections} connection${p.connections === 1 ? '' : 's'}`).join(' and ')}
+- **wsgate build:** ${build}
+
+## Summary
+
+Ratios of medians, wsgate ÷ the native choice on the same framework, from the same run. For
+rates higher is better, for costs lower is better; ⚠ marks a figure more than 5 % worse.
+
+${renderHeadline(summary)}
+
+## How it is measured
+
+Each sample starts the server in its own process (\`src/server-process.mjs\`) and drives it from
+the load generator in this process over loopback. The server reports its own CPU time
+(\`process.cpuUsage()\`, user + system, over the measured handshakes only) and peak RSS
+(\`process.resourceUsage().maxRSS\`) over IPC. Handshakes are raw TCP connections with the bytes
+Chrome sends (64 at a time): an accepted one waits for the 101, sends a close frame and waits for
+the server to close; a rejected one reads the whole response and closes. Latency is from
+\`connect()\` to the 101 head or the complete rejection. The variants of a scenario run one after
+the other in each round, in an order rotated from round to round; figures are medians over the
+rounds, and *spread* is (max − min) ÷ median of the rate.
+
+Every server serves \`/chat\` the same way: it selects \`chat.v2\` (else \`chat.v1\`), refuses other
+origins with 403 before the 101, and echoes messages. wsgate runs the reference app's options
+(\`protocols\`, \`requireProtocol\`, \`origins\`) with no logger; each baseline uses its own library's
+facilities: express-ws and \`@fastify/websocket\` pass \`handleProtocols\` to ws, express-ws checks the
+origin with ws's \`verifyClient\` (Express middleware only runs after its 101), koa-easy-ws and
+\`@fastify/websocket\` in the framework's middleware or \`preValidation\` hook. The memory figure is
+RSS after a full GC with the connections open, minus RSS before, ÷ connections.
+
+## Details
+
+${renderDetails(summary)}
+
+## @wsgate/core decide()
+
+${core ? `From \`packages/core/bench/decide.bench.mjs\` (${core.seconds} s per scenario, one core, no I/O).` : ''}
+
+${renderCore(core)}
+${problems ? `\n## Problems seen in this run\n\n${problems}\n` : ''}${idleCounts.some((n) => n < plan.idle.count) ? `\nNot every server reached ${plan.idle.count} idle connections; the figures are per connection actually opened.\n` : ''}
+`;
+
+const out = env.BENCH_OUT ?? fileURLToPath(new URL('docs/benchmarks.md', ROOT));
+if (out !== '-') {
+  writeFileSync(out, markdown);
+  progress(`wrote ${out}`);
+}
+process.stdout.write(`\n${renderHeadline(summary)}\n\n${renderDetails(summary)}\n`);
+if (results.problems.length > 0) {
+  process.stdout.write(`\nProblems:\n${problems}\n`);
+  process.exitCode = 1;
+}

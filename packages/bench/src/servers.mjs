@@ -1,0 +1,192 @@
+/**
+ * The servers compared: for each framework, the wsgate adapter and the library users would pick
+ * instead, plus a bare `ws` `handleUpgrade` on a plain `http` server as the floor. Every one
+ * serves `/chat` the same way: it selects `chat.v2` (else `chat.v1`), refuses other origins with
+ * 403 before the 101, and echoes messages. Each baseline does that with its own library's
+ * facilities, as its documentation shows. Imports are dynamic so that a broken package only
+ * breaks its own variant.
+ */
+import { once } from 'node:events';
+import { ALLOWED_ORIGIN, CHAT_OPTIONS, CHAT_PATH, PROTOCOLS } from './requests.mjs';
+
+function echo(ws) {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+/** ws 8 hands `handleProtocols` a Set, ws 7 (under express-ws) an array. */
+function pickProtocol(offered) {
+  const has = Array.isArray(offered) ? (p) => offered.includes(p) : (p) => offered.has(p);
+  return PROTOCOLS.find(has) ?? false;
+}
+
+function originAllowed(origin) {
+  return origin === ALLOWED_ORIGIN;
+}
+
+function pathOf(url) {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+async function listen(server, host) {
+  server.listen(0, host);
+  await once(server, 'listening');
+  return server.address().port;
+}
+
+function closer(server) {
+  return () =>
+    new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    });
+}
+
+/** The floor: a plain `http` server and `ws`'s `handleUpgrade`, nothing else. */
+async function startFloor(host) {
+  const http = await import('node:http');
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: pickProtocol });
+  const server = http.createServer((req, res) => {
+    if (pathOf(req.url) !== CHAT_PATH) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('Upgrade Required');
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const refuse = (status) => {
+      socket.once('finish', () => socket.destroy());
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+    };
+    if (pathOf(req.url) !== CHAT_PATH) return refuse(404);
+    if (!originAllowed(req.headers.origin)) return refuse(403);
+    wss.handleUpgrade(req, socket, head, echo);
+  });
+  const port = await listen(server, host);
+  return { port, close: closer(server) };
+}
+
+/** @wsgate/express, as in the reference app. */
+async function startExpressWsgate(host) {
+  const { default: express } = await import('express');
+  const { websocket } = await import('@wsgate/express');
+  const app = express();
+  app.get(CHAT_PATH, websocket(CHAT_OPTIONS, echo));
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server) };
+}
+
+/**
+ * express-ws 5 (ws 7 underneath). Its ws server takes every upgrade and answers 101 before
+ * Express routes the request, so the origin check must be ws's `verifyClient`: Express
+ * middleware on the route runs only after the 101.
+ */
+async function startExpressWs(host) {
+  const { default: express } = await import('express');
+  const { default: expressWs } = await import('express-ws');
+  const app = express();
+  expressWs(app, undefined, {
+    wsOptions: {
+      handleProtocols: pickProtocol,
+      verifyClient: (info, callback) => callback(originAllowed(info.origin), 403),
+    },
+  });
+  app.ws(CHAT_PATH, echo);
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server) };
+}
+
+/** @wsgate/koa, as in the reference app. */
+async function startKoaWsgate(host) {
+  const { default: Koa } = await import('koa');
+  const { websocket } = await import('@wsgate/koa');
+  const app = new Koa();
+  app.use(websocket(CHAT_PATH, CHAT_OPTIONS, echo));
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server) };
+}
+
+/** koa-easy-ws: its middleware adds `ctx.ws()` to upgrade requests; the route checks the origin. */
+async function startKoaEasyWs(host) {
+  const { default: Koa } = await import('koa');
+  const { default: websocket } = await import('koa-easy-ws');
+  const app = new Koa();
+  app.use(websocket('ws', { wsOptions: { handleProtocols: pickProtocol } }));
+  app.use(async (ctx, next) => {
+    if (ctx.path !== CHAT_PATH || !ctx.ws) return next();
+    if (!originAllowed(ctx.get('Origin'))) {
+      ctx.status = 403;
+      return;
+    }
+    echo(await ctx.ws());
+  });
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server) };
+}
+
+/** @wsgate/fastify: the plugin (it registers @fastify/websocket) and a `{ websocket: true }` route. */
+async function startFastifyWsgate(host) {
+  const { default: Fastify } = await import('fastify');
+  const { default: wsgate } = await import('@wsgate/fastify');
+  const app = Fastify({ logger: false });
+  await app.register(wsgate);
+  app.get(CHAT_PATH, { websocket: true, config: { wsgate: CHAT_OPTIONS } }, (socket) => echo(socket));
+  await app.listen({ port: 0, host });
+  return { port: app.server.address().port, close: () => app.close() };
+}
+
+/** Plain @fastify/websocket: a `preValidation` hook checks the origin before the 101. */
+async function startFastifyWebsocket(host) {
+  const { default: Fastify } = await import('fastify');
+  const { default: fastifyWebsocket } = await import('@fastify/websocket');
+  const app = Fastify({ logger: false });
+  await app.register(fastifyWebsocket, { options: { handleProtocols: pickProtocol } });
+  app.get(
+    CHAT_PATH,
+    {
+      websocket: true,
+      preValidation: async (request, reply) => {
+        if (!originAllowed(request.headers.origin)) return reply.code(403).send();
+      },
+    },
+    (socket) => echo(socket),
+  );
+  await app.listen({ port: 0, host });
+  return { port: app.server.address().port, close: () => app.close() };
+}
+
+/**
+ * Every server variant. `role` is `wsgate`, `native` (the library users would pick instead on
+ * that framework) or `floor` (bare ws, shared by all frameworks).
+ */
+export const VARIANTS = {
+  floor: { framework: undefined, role: 'floor', label: 'ws handleUpgrade + http', start: startFloor },
+  'express-wsgate': {
+    framework: 'express',
+    role: 'wsgate',
+    label: '@wsgate/express',
+    start: startExpressWsgate,
+  },
+  'express-native': { framework: 'express', role: 'native', label: 'express-ws', start: startExpressWs },
+  'koa-wsgate': { framework: 'koa', role: 'wsgate', label: '@wsgate/koa', start: startKoaWsgate },
+  'koa-native': { framework: 'koa', role: 'native', label: 'koa-easy-ws', start: startKoaEasyWs },
+  'fastify-wsgate': {
+    framework: 'fastify',
+    role: 'wsgate',
+    label: '@wsgate/fastify',
+    start: startFastifyWsgate,
+  },
+  'fastify-native': {
+    framework: 'fastify',
+    role: 'native',
+    label: '@fastify/websocket',
+    start: startFastifyWebsocket,
+  },
+};

@@ -1,0 +1,165 @@
+/**
+ * The benchmark plan and its runner: every scenario against every server variant, in rounds.
+ * Within a round each variant runs once per scenario, in an order rotated from round to round
+ * (A B C, B C A, …), so that slow drift on a shared machine spreads over all variants instead of
+ * landing on one; medians over rounds are reported.
+ */
+import { echoSample, handshakeSample, idleSample, startServer } from './harness.mjs';
+import { HANDSHAKES } from './requests.mjs';
+import { VARIANTS } from './servers.mjs';
+
+/**
+ * The default plan: a few minutes on a 2-core machine.
+ * @typedef {typeof DEFAULT_PLAN} Plan
+ */
+export const DEFAULT_PLAN = {
+  rounds: 3,
+  handshakes: { count: 3000, warmup: 300, concurrency: 64, timeoutMs: 60_000 },
+  idle: { rounds: 1, count: 10_000, concurrency: 64, timeoutMs: 60_000 },
+  echo: {
+    phases: [
+      { connections: 1, roundTrips: 20_000 },
+      { connections: 64, roundTrips: 20_000 },
+    ],
+    warmup: 2_000,
+    timeoutMs: 60_000,
+  },
+};
+
+/** A tiny plan for the smoke test: every scenario runs, nothing is measured seriously. */
+export const SMOKE_PLAN = {
+  rounds: 1,
+  handshakes: { count: 12, warmup: 2, concurrency: 4, timeoutMs: 20_000 },
+  idle: { rounds: 1, count: 10, concurrency: 4, timeoutMs: 20_000 },
+  echo: {
+    phases: [
+      { connections: 1, roundTrips: 10 },
+      { connections: 4, roundTrips: 10 },
+    ],
+    warmup: 4,
+    timeoutMs: 20_000,
+  },
+};
+
+/**
+ * What {@link runSuite} returns: every sample with its round, and what went wrong.
+ * @typedef {{
+ *   handshakes: (Awaited<ReturnType<typeof handshakeSample>> & { round: number })[],
+ *   idle: (Awaited<ReturnType<typeof idleSample>> & { round: number })[],
+ *   echo: (Awaited<ReturnType<typeof echoSample>>[number] & { round: number })[],
+ *   problems: { variant: string, what: string, problem: string }[],
+ *   broken: Record<string, string>,
+ * }} SuiteResults
+ */
+
+function rotate(list, by) {
+  const n = by % list.length;
+  return [...list.slice(n), ...list.slice(0, n)];
+}
+
+/** What a correct sample of a handshake scenario looks like; a problem description otherwise. */
+function checkHandshakes(sample) {
+  const expected = HANDSHAKES[sample.scenario].status;
+  const statuses = Object.keys(sample.statuses).map(Number);
+  if (sample.completed !== sample.count) return `completed ${sample.completed} of ${sample.count}`;
+  if (statuses.length !== 1) return `mixed statuses ${JSON.stringify(sample.statuses)}`;
+  const [status] = statuses;
+  if (expected !== undefined && status !== expected) return `answered ${status}, expected ${expected}`;
+  if (expected === undefined && !(status >= 400 && status < 500)) return `answered ${status}, expected a 4xx`;
+  if (status === 101 && sample.protocols['chat.v2'] !== sample.count) {
+    return `negotiated ${JSON.stringify(sample.protocols)}, expected chat.v2 every time`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `plan` against `variants` (names from VARIANTS). Never throws for a broken variant: its
+ * error is recorded in `problems` and its remaining samples are skipped.
+ *
+ * `shareServers` runs every sample of a variant on one server process instead of a fresh one
+ * each (for the smoke test: process start-up dominates its time; figures are then not clean).
+ *
+ * @param {Plan} plan
+ * @param {{ variants?: string[], scenarios?: string[], build?: 'dist' | 'source', cpu?: number, shareServers?: boolean, log?: (line: string) => void }} [options]
+ */
+export async function runSuite(plan, options = {}) {
+  const variants = options.variants ?? Object.keys(VARIANTS);
+  const scenarios = options.scenarios ?? Object.keys(HANDSHAKES);
+  const log = options.log ?? (() => {});
+  /** @type {SuiteResults} */
+  const results = { handshakes: [], idle: [], echo: [], problems: [], broken: {} };
+  const shared = new Map();
+  const settings = async (variant) => {
+    const common = { build: options.build, cpu: options.cpu };
+    if (!options.shareServers) return common;
+    if (!shared.has(variant)) shared.set(variant, startServer(variant, common));
+    return { ...common, server: await shared.get(variant) };
+  };
+
+  const attempt = async (variant, what, run) => {
+    if (results.broken[variant]) return undefined;
+    const began = performance.now();
+    try {
+      const value = await run(await settings(variant));
+      log(`${what} ${variant} ${Math.round(performance.now() - began)} ms`);
+      return value;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      results.broken[variant] = message;
+      results.problems.push({ variant, what, problem: message });
+      log(`${what} ${variant} FAILED: ${message}`);
+      return undefined;
+    }
+  };
+
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const scenario of scenarios) {
+      for (const variant of rotate(variants, round)) {
+        const sample = await attempt(variant, `round ${round + 1} ${scenario}`, (common) =>
+          handshakeSample(variant, { ...plan.handshakes, ...common, scenario }),
+        );
+        if (!sample) continue;
+        results.handshakes.push({ ...sample, round });
+        const problem = checkHandshakes(sample);
+        if (problem) results.problems.push({ variant, what: scenario, problem });
+      }
+    }
+    for (const variant of rotate(variants, round)) {
+      const samples = await attempt(variant, `round ${round + 1} echo`, (common) =>
+        echoSample(variant, { ...plan.echo, ...common }),
+      );
+      for (const sample of samples ?? []) {
+        results.echo.push({ ...sample, round });
+        if (sample.completed !== sample.roundTrips || sample.mismatched > 0) {
+          results.problems.push({
+            variant,
+            what: `echo ×${sample.connections}`,
+            problem: `${sample.completed} of ${sample.roundTrips} round-trips, ${sample.mismatched} mismatched`,
+          });
+        }
+      }
+    }
+    if (round < plan.idle.rounds) {
+      for (const variant of rotate(variants, round)) {
+        const sample = await attempt(variant, `round ${round + 1} idle`, (common) =>
+          idleSample(variant, { ...plan.idle, ...common }),
+        );
+        if (!sample) continue;
+        results.idle.push({ ...sample, round });
+        if (sample.opened !== sample.count) {
+          results.problems.push({
+            variant,
+            what: 'idle',
+            problem: `opened ${sample.opened} of ${sample.count} (${sample.failure})`,
+          });
+        }
+      }
+    }
+  }
+  for (const server of shared.values())
+    await server.then(
+      (s) => s.stop(),
+      () => {},
+    );
+  return results;
+}

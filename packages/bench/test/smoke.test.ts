@@ -1,0 +1,54 @@
+/**
+ * The benchmark harness still works: every server variant answers every scenario, and every
+ * count adds up. A handful of handshakes each, from wsgate's TypeScript sources; nothing here
+ * measures or asserts a timing (`pnpm bench` does the measuring).
+ */
+import { describe, expect, it } from 'vitest';
+import { renderDetails, renderHeadline, summarize } from '../src/report.mjs';
+import { HANDSHAKES } from '../src/requests.mjs';
+import { VARIANTS } from '../src/servers.mjs';
+import { runSuite, SMOKE_PLAN } from '../src/suite.mjs';
+
+const scenarios = Object.keys(HANDSHAKES);
+
+describe('benchmark harness', () => {
+  it.each(Object.keys(VARIANTS))(
+    '%s: every scenario completes and the counts add up',
+    async (variant) => {
+      const results = await runSuite(SMOKE_PLAN, {
+        variants: [variant],
+        build: 'source',
+        shareServers: true,
+      });
+      expect(results.problems).toEqual([]);
+
+      expect(results.handshakes.map((s) => s.scenario)).toEqual(scenarios);
+      for (const sample of results.handshakes) {
+        expect(sample.completed).toBe(SMOKE_PLAN.handshakes.count);
+        const answered = Object.values(sample.statuses).reduce((sum, n) => sum + n, 0);
+        expect(answered).toBe(SMOKE_PLAN.handshakes.count);
+        const expected = HANDSHAKES[sample.scenario as keyof typeof HANDSHAKES].status;
+        if (expected !== undefined)
+          expect(sample.statuses).toEqual({ [expected]: SMOKE_PLAN.handshakes.count });
+        expect(sample.cpuMicrosPer).toBeGreaterThan(0);
+        expect(sample.peakRssBytes).toBeGreaterThan(0);
+      }
+
+      expect(results.echo.map((s) => s.connections)).toEqual(
+        SMOKE_PLAN.echo.phases.map((p) => p.connections),
+      );
+      for (const sample of results.echo) {
+        expect(sample.completed).toBe(sample.roundTrips);
+        expect(sample.mismatched).toBe(0);
+      }
+
+      expect(results.idle).toHaveLength(1);
+      expect(results.idle[0]?.opened).toBe(SMOKE_PLAN.idle.count);
+
+      const summary = summarize(results);
+      expect(renderDetails(summary)).toContain(VARIANTS[variant as keyof typeof VARIANTS].label);
+      expect(renderHeadline(summary)).toContain('wsgate ÷ native');
+    },
+    120_000,
+  );
+});
