@@ -455,24 +455,30 @@ export async function settleHandshake<TRequest, TSocket>(
     args.pass();
     return;
   }
-  const common = {
-    gate,
-    req,
-    handshake,
-    server: args.server,
-    startedAt,
-    requestId: args.requestId,
-    logger,
-    onOpen: args.onOpen,
-  };
+  // One object literal rather than `{ ...common, socket }`: Node 20's V8 builds an object spread
+  // followed by more properties on a slow path, about 6 µs a handshake (packages/bench).
+  const complete = (socket: Duplex, head?: Buffer) =>
+    completeUpgrade({
+      gate,
+      req,
+      handshake,
+      decision,
+      server: args.server,
+      socket,
+      head,
+      startedAt,
+      requestId: args.requestId,
+      logger,
+      onOpen: args.onOpen,
+    });
   if (connection) {
-    completeUpgrade({ ...common, decision, socket: connection.socket, head: connection.head });
+    complete(connection.socket, connection.head);
     return;
   }
   if (decision.kind === 'accept') {
     const socket = req.socket;
     if (dispatching && socket instanceof Socket) {
-      completeUpgrade({ ...common, decision, socket });
+      complete(socket);
       return;
     }
     const missing = gate.reject(
