@@ -3,11 +3,11 @@
  * (examples/express, examples/koa, examples/fastify): same statuses, headers, codes and log fields.
  */
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyShapes } from './cases.js';
 import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from './clients.js';
+import { LogCapture } from './logs.js';
 
 /** Starts an example app with the given logger; resolves with its listening server. */
 export type StartExample = (logger: Logger) => Promise<{ server: Server; close(): Promise<void> }>;
@@ -20,20 +20,13 @@ export type StartExample = (logger: Logger) => Promise<{ server: Server; close()
  */
 export function runExampleSuite(framework: string, start: StartExample): void {
   describe(`reference app: ${framework}`, () => {
-    const records: Array<Record<string, unknown>> = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line.trim()) records.push(JSON.parse(line));
-        callback();
-      },
-    });
+    const logs = new LogCapture();
     let running: Awaited<ReturnType<StartExample>>;
     let host = '';
     let port = 0;
 
     beforeAll(async () => {
-      running = await start(pino(stream));
+      running = await start(logs.logger);
       const address = running.server.address();
       if (address === null || typeof address === 'string')
         throw new Error('the example is not listening on TCP');
@@ -42,14 +35,7 @@ export function runExampleSuite(framework: string, start: StartExample): void {
     });
     afterAll(() => running?.close());
 
-    const lastRecord = async (path: string) => {
-      for (let i = 0; i < 100; i++) {
-        const found = [...records].reverse().find((r) => r.path === path && typeof r.outcome === 'string');
-        if (found) return found;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(`no handshake record for ${path}`);
-    };
+    const lastRecord = (path: string) => logs.find((r) => r.path === path);
 
     it('GET /health → 200 ok, untouched by wsgate', async () => {
       const response = await fetch(`http://${host}/health`);

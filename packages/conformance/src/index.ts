@@ -28,5 +28,6 @@ export {
   PRIVATE_PATH,
   SECRET,
 } from './fixture.js';
+export { LogCapture, type LogRecord } from './logs.js';
 export { runConformanceSuite } from './suite.js';
 export { selfSignedCertificate, type TestCertificate } from './tls.js';

@@ -3,8 +3,6 @@
  * adapter's fixture app, on a real port with real clients, and asserts the log records.
  */
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type RawCase, rawCases } from './cases.js';
@@ -20,36 +18,7 @@ import {
   PRIVATE_PATH,
   SECRET,
 } from './fixture.js';
-
-/** A log record as pino wrote it. */
-type LogRecord = Record<string, unknown> & { level: number; msg: string };
-
-/** Collects pino's JSON lines in memory. */
-class LogCapture {
-  readonly records: LogRecord[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _encoding, callback) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') this.records.push(JSON.parse(line) as LogRecord);
-      }
-      callback();
-    },
-  });
-  readonly logger = pino({ level: 'debug' }, this.stream);
-
-  /** Waits (bounded) for a handshake record matching `where`, newest first. */
-  async find(where: (record: LogRecord) => boolean, timeoutMs = 3_000): Promise<LogRecord> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = [...this.records].reverse().find((r) => typeof r.outcome === 'string' && where(r));
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(
-      `no matching log record; have:\n${this.records.map((r) => JSON.stringify(r)).join('\n')}`,
-    );
-  }
-}
+import { LogCapture, type LogRecord } from './logs.js';
 
 function pathOf(url: string): string {
   return url.split('?')[0] as string;

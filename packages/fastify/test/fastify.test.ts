@@ -1,16 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
 import fastifyWebsocket from '@fastify/websocket';
 import {
   buildRequest,
   closeWs,
   connectWs,
+  LogCapture,
   roundTrip,
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HandshakeError, wsgate } from '../src/index.js';
 
@@ -18,14 +17,8 @@ type LogRecord = Record<string, unknown>;
 
 /** A pino logger whose JSON lines land in `records`. */
 function captureLogs() {
-  const records: LogRecord[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) records.push(JSON.parse(line));
-      callback();
-    },
-  });
-  return { records, logger: pino({ level: 'info' }, stream) as FastifyBaseLogger };
+  const { records, logger } = new LogCapture();
+  return { records, logger: logger as FastifyBaseLogger };
 }
 
 async function waitForRecord(records: LogRecord[], where: (r: LogRecord) => boolean): Promise<LogRecord> {

@@ -6,18 +6,17 @@ import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import Router from '@koa/router';
 import {
   buildRequest,
   closeWs,
   connectWs,
+  LogCapture,
   roundTrip,
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
 import Koa from 'koa';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocket } from '../src/index.js';
 
@@ -25,16 +24,7 @@ type LogRecord = Record<string, unknown>;
 
 /** A pino logger writing JSON lines into memory. */
 function captureLogs() {
-  const records: LogRecord[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') records.push(JSON.parse(line) as LogRecord);
-      }
-      callback();
-    },
-  });
-  return { records, logger: pino(stream) };
+  return new LogCapture();
 }
 
 async function until<T>(find: () => T | undefined, what: string): Promise<T> {
