@@ -3,7 +3,8 @@
  * answer every request the same way.
  */
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
+import https from 'node:https';
 import { websocket } from '@wsgate/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -73,6 +74,18 @@ export function createApp(logger: Logger): express.Express {
   return app;
 }
 
+/** How to start the reference app. */
+export interface StartOptions {
+  /** Receives one record per handshake. */
+  readonly logger: Logger;
+  /** @default 0 (a free port) */
+  readonly port?: number | undefined;
+  /** @default '127.0.0.1' */
+  readonly host?: string | undefined;
+  /** Serve https (and wss://) with this key and certificate chain (leaf first, then intermediates). */
+  readonly https?: { readonly key: string; readonly cert: string } | undefined;
+}
+
 /** A running reference app. */
 export interface RunningApp {
   readonly server: Server;
@@ -80,11 +93,15 @@ export interface RunningApp {
 }
 
 /**
- * Starts the reference app on `host:port` (port 0 picks a free one). The server script, the
- * example's test and the end-to-end tests all start it this way.
+ * Starts the reference app on `host:port` (port 0 picks a free one), over https when given a
+ * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
-export async function start(options: { logger: Logger; port?: number; host?: string }): Promise<RunningApp> {
-  const server = createApp(options.logger).listen(options.port ?? 0, options.host ?? '127.0.0.1');
+export async function start(options: StartOptions): Promise<RunningApp> {
+  // #region https
+  const handler = createApp(options.logger);
+  const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
+  // #endregion https
+  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   return {
     server,

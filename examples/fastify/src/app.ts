@@ -3,8 +3,9 @@
  * answer every request the same way.
  */
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { wsgate } from '@wsgate/fastify';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 
@@ -37,8 +38,13 @@ async function requireUser(request: FastifyRequest, reply: FastifyReply): Promis
 // #endregion auth
 
 /** Builds the reference app; Fastify's `request.log` (on `logger`) gets one record per handshake. */
-export async function createApp(logger: Logger) {
-  const app = Fastify({ loggerInstance: logger });
+export async function createApp(logger: Logger, https?: StartOptions['https']) {
+  // #region https
+  const serverFactory: FastifyServerFactory | undefined = https
+    ? (handler) => createHttpsServer(https, handler)
+    : undefined;
+  const app = Fastify({ loggerInstance: logger, ...(serverFactory ? { serverFactory } : {}) });
+  // #endregion https
   // #region plugin
   await app.register(wsgate);
   // #endregion plugin
@@ -72,6 +78,18 @@ export async function createApp(logger: Logger) {
   return app;
 }
 
+/** How to start the reference app. */
+export interface StartOptions {
+  /** Receives one record per handshake. */
+  readonly logger: Logger;
+  /** @default 0 (a free port) */
+  readonly port?: number | undefined;
+  /** @default '127.0.0.1' */
+  readonly host?: string | undefined;
+  /** Serve https (and wss://) with this key and certificate chain (leaf first, then intermediates). */
+  readonly https?: { readonly key: string; readonly cert: string } | undefined;
+}
+
 /** A running reference app. */
 export interface RunningApp {
   readonly server: Server;
@@ -79,11 +97,11 @@ export interface RunningApp {
 }
 
 /**
- * Starts the reference app on `host:port` (port 0 picks a free one). The server script, the
- * example's test and the end-to-end tests all start it this way.
+ * Starts the reference app on `host:port` (port 0 picks a free one), over https when given a
+ * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
-export async function start(options: { logger: Logger; port?: number; host?: string }): Promise<RunningApp> {
-  const app = await createApp(options.logger);
+export async function start(options: StartOptions): Promise<RunningApp> {
+  const app = await createApp(options.logger, options.https);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   return { server: app.server, close: () => app.close() };
 }

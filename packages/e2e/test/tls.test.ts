@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,24 +20,11 @@ import { createPki, type TestPki } from '../src/pki.js';
 import { type RunningProxy, startNginx } from '../src/proxies.js';
 import { memoryStream } from '../src/records.js';
 
-type RequestListener = Parameters<typeof https.createServer>[1];
-
-/** What the reference apps' `src/app.ts` exports besides `start`. */
-interface AppModule {
-  createApp(logger: Logger): unknown;
-}
-
-/**
- * How each reference app is served over https by Node itself: its exported `createApp` as the
- * request handler of an `https.Server`. wsgate installs its upgrade handling on whatever server the
- * request arrived on, so nothing else changes.
- */
-const httpsHandlers: Record<string, ((module: AppModule, logger: Logger) => RequestListener) | undefined> = {
-  // #region https
-  express: ({ createApp }, logger) => createApp(logger) as RequestListener,
-  koa: ({ createApp }, logger) => (createApp(logger) as { callback(): RequestListener }).callback(),
-  // #endregion https
-};
+/** The reference apps' `start`, with the https option every example takes. */
+type StartWithTls = (options: {
+  logger: Logger;
+  https: { key: string; cert: string };
+}) => Promise<{ server: Server; close(): Promise<void> }>;
 
 /** Opens a wss:// connection with only the root trusted; resolves with the TLS error code, if any. */
 function tlsErrorOf(url: string, ca: string): Promise<string | undefined> {
@@ -58,33 +45,19 @@ describeWith(['openssl'], 'wss:// with a root → intermediate → leaf chain', 
   });
 
   describe.each(frameworks())('$name served over https by Node', (framework: Framework) => {
-    const handler = httpsHandlers[framework.name];
-    if (!handler) {
-      // The Fastify reference app builds its own Fastify instance (and server) inside createApp;
-      // https there is a constructor option (`Fastify({ https })`), which the shared `start`/
-      // `createApp` signature does not take. The nginx-terminated test below covers it.
-      it.skip(`${framework.name}: its reference app cannot be handed an https server`, () => {});
-      return;
-    }
     const records: LogRecord[] = [];
-    const servers: https.Server[] = [];
+    const apps: Array<Awaited<ReturnType<StartWithTls>>> = [];
     const clientErrors: string[] = [];
     afterAll(async () => {
-      for (const server of servers) {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      }
+      for (const app of apps) await app.close();
     });
 
     const serve = async (cert: string): Promise<number> => {
-      const module = (await import(pathToFileURL(framework.appFile).href)) as AppModule;
-      const logger = pino(memoryStream(records));
-      const server = https.createServer({ key: pki.leafKey, cert }, handler(module, logger));
-      server.on('tlsClientError', (error) => clientErrors.push(error.message));
-      servers.push(server);
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return (server.address() as AddressInfo).port;
+      const { start } = (await import(pathToFileURL(framework.appFile).href)) as { start: StartWithTls };
+      const app = await start({ logger: pino(memoryStream(records)), https: { key: pki.leafKey, cert } });
+      app.server.on('tlsClientError', (error) => clientErrors.push(error.message));
+      apps.push(app);
+      return (app.server.address() as AddressInfo).port;
     };
 
     it('full chain (leaf + intermediate): /chat over wss:// negotiates chat.v2 and echoes', async () => {
