@@ -1,9 +1,3 @@
-/**
- * wss:// end to end with a locally made root → intermediate → leaf chain: terminated at nginx, and
- * served by Node directly; and what a Node client reports when the server leaves the intermediate
- * out (UNABLE_TO_VERIFY_LEAF_SIGNATURE — Node never fetches a missing intermediate).
- */
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';

@@ -20,7 +20,6 @@ import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocket } from '../src/index.js';
 
-
 /** A pino logger writing JSON lines into memory. */
 function captureLogs() {
   return new LogCapture();
