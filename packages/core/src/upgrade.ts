@@ -52,11 +52,11 @@ export interface UpgradeConnection {
 type Tagged = IncomingMessage & { [kUpgrade]?: UpgradeConnection };
 
 /**
- * Undoes {@link holdUpgradeResponse} once an endpoint claims the request: the held response is
- * never flushed then, and the raw socket's listener (or a library that keeps the response, as
- * @fastify/websocket does) would otherwise keep it, its in-memory sink, the request and the
- * framework's objects alive for as long as the WebSocket stays open (about 8 KB of heap per idle
- * connection).
+ * Lets go of what {@link holdUpgradeResponse} holds once an endpoint claims the request: the held
+ * response is never flushed then, and the raw socket's listener would otherwise keep it, its
+ * in-memory sink, the request and the framework's objects alive for as long as the WebSocket stays
+ * open (about 8 KB of heap per idle connection). Only cheap steps: removing the response's own
+ * listeners cost more per handshake than the little they would free.
  */
 const releases = new WeakMap<UpgradeConnection, () => void>();
 
@@ -162,6 +162,37 @@ export function holdUpgradeResponse(args: HoldUpgradeResponse): UpgradeConnectio
   (req as Tagged)[kUpgrade] = connection;
 
   // The app writes into memory; only an unclaimed, finished response is flushed to the socket.
+  // `held` is the only way from the closures below to the sink, so dropping it on release lets
+  // the sink go even where the response itself stays alive.
+  let held: HeldOutput | undefined = holdOutput(res);
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (!connection.claimed)
+      addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+  const destroySink = () => held?.sink.destroy();
+  socket.once('close', destroySink);
+  res.once('finish', () => {
+    if (!connection.claimed && held)
+      settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(held.chunks));
+  });
+  releases.set(connection, () => {
+    socket.off('close', destroySink);
+    if (held) res.detachSocket(held.sink as unknown as Socket);
+    held = undefined;
+  });
+  return connection;
+}
+
+/** A response's output held in memory: the stand-in socket it writes to, and what it wrote. */
+interface HeldOutput {
+  readonly sink: Writable;
+  readonly chunks: Buffer[];
+}
+
+/** Points `res` at an in-memory sink instead of its socket. */
+function holdOutput(res: ServerResponse): HeldOutput {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -172,26 +203,7 @@ export function holdUpgradeResponse(args: HoldUpgradeResponse): UpgradeConnectio
   if (res.socket) res.detachSocket(res.socket);
   res.shouldKeepAlive = false;
   res.assignSocket(sink as unknown as Socket);
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    if (!connection.claimed)
-      addMandatoryHeaders(this, typeof args[0] === 'number' ? args[0] : this.statusCode);
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as typeof res.writeHead;
-  const destroySink = () => sink.destroy();
-  socket.once('close', destroySink);
-  const onFinish = () => {
-    if (!connection.claimed)
-      settleUnclaimed(server, dispatcher, req, connection, res.statusCode, Buffer.concat(chunks));
-  };
-  res.once('finish', onFinish);
-  releases.set(connection, () => {
-    socket.off('close', destroySink);
-    res.off('finish', onFinish);
-    res.writeHead = writeHead;
-    res.detachSocket(sink as unknown as Socket);
-  });
-  return connection;
+  return { sink, chunks };
 }
 
 /** Adds what the status makes mandatory (RFC 9110): `WWW-Authenticate` on 401, `Allow` on 405, … */
