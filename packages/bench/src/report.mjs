@@ -154,6 +154,7 @@ export function headlineRatios(summary) {
     );
   }
   add('idle connection: server RSS per connection', summary.idle, (v) => v, 'rssBytesPer', false);
+  add('idle connection: server heap per connection', summary.idle, (v) => v, 'heapBytesPer', false);
   for (const connections of [...new Set([...summary.echo.keys()].map((k) => Number(k.split('|')[0])))]) {
     const keyOf = (v) => `${connections}|${v}`;
     add(

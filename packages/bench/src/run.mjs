@@ -14,10 +14,13 @@
  *   BENCH_OUT=path|-        where to write the Markdown (default docs/benchmarks.md; - for none)
  *   BENCH_BUILD=source      run wsgate from its TypeScript sources instead of dist
  *   BENCH_PIN=0             do not pin the server and the load generator to separate CPUs
- *   BENCH_MAX_LOAD=1.5      wait (up to BENCH_LOAD_WAIT=240 s) while the 1-minute load average is above this
+ *   BENCH_MAX_LOAD=1.5      wait (up to BENCH_LOAD_WAIT=90 s) while the 1-minute load average is above this
+ *
+ * Every sample is also written to node_modules/.cache/wsgate-bench/results.json. The notes in
+ * notes.md (baseline quirks, profiling findings) are copied into docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pinLoadGenerator } from './harness.mjs';
@@ -25,7 +28,9 @@ import { renderCore, renderDetails, renderHeadline, summarize } from './report.m
 import { DEFAULT_PLAN, runSuite } from './suite.mjs';
 
 const ROOT = new URL('../../../', import.meta.url);
-const CORE_RESULTS = new URL('node_modules/.cache/wsgate-bench/decide.json', ROOT);
+const RESULTS_DIR = new URL('node_modules/.cache/wsgate-bench/', ROOT);
+const CORE_RESULTS = new URL('decide.json', RESULTS_DIR);
+const NOTES = new URL('../notes.md', import.meta.url);
 const CORE_BENCH = new URL('packages/core/bench/decide.bench.mjs', ROOT);
 const CORE_RESULTS_MAX_AGE_MS = 30 * 60_000;
 
@@ -67,7 +72,7 @@ if (build === 'dist') {
 /** Waits, bounded, for other work on the machine to calm down. Returns the load averages seen. */
 async function waitForQuiet() {
   const maxLoad = number('BENCH_MAX_LOAD', 1.5);
-  const deadline = Date.now() + number('BENCH_LOAD_WAIT', 240) * 1000;
+  const deadline = Date.now() + number('BENCH_LOAD_WAIT', 90) * 1000;
   let load = loadavg();
   while (load[0] > maxLoad && Date.now() < deadline) {
     progress(`load average ${load.map((l) => l.toFixed(2)).join(', ')} > ${maxLoad}: waiting`);
@@ -107,6 +112,9 @@ const results = await runSuite(plan, { variants, build, cpu, log: progress });
 const loadAfter = loadavg();
 const seconds = Math.round((Date.now() - began) / 1000);
 const summary = summarize(results);
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(new URL('results.json', RESULTS_DIR), JSON.stringify({ plan, results }, null, 1));
+const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : '';
 
 const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
 const showLoad = (l) => l.map((x) => x.toFixed(2)).join(' / ');
@@ -163,15 +171,22 @@ ${renderDetails(summary)}
 ${core ? `From \`packages/core/bench/decide.bench.mjs\` (${core.seconds} s per scenario, one core, no I/O).` : ''}
 
 ${renderCore(core)}
-${problems ? `\n## Problems seen in this run\n\n${problems}\n` : ''}${idleCounts.some((n) => n < plan.idle.count) ? `\nNot every server reached ${plan.idle.count} idle connections; the figures are per connection actually opened.\n` : ''}
+${notes ? `\n${notes}\n` : ''}${problems ? `\n## Problems seen in this run\n\n${problems}\n` : ''}${idleCounts.some((n) => n < plan.idle.count) ? `\nNot every server reached ${plan.idle.count} idle connections; the figures are per connection actually opened.\n` : ''}
 `;
 
 const out = env.BENCH_OUT ?? fileURLToPath(new URL('docs/benchmarks.md', ROOT));
+let shown = `${renderHeadline(summary)}\n\n${renderDetails(summary)}\n`;
 if (out !== '-') {
   writeFileSync(out, markdown);
+  // The repository's formatter aligns the tables (and keeps `biome check .` clean).
+  const biome = fileURLToPath(new URL('node_modules/.bin/biome', ROOT));
+  if (existsSync(biome)) spawnSync(biome, ['format', '--write', out], { stdio: 'ignore' });
   progress(`wrote ${out}`);
+  const written = readFileSync(out, 'utf8');
+  shown = written.slice(written.indexOf('## Summary'), written.indexOf('## How it is measured'));
+  shown += written.slice(written.indexOf('## Details'), written.indexOf('## @wsgate/core decide()'));
 }
-process.stdout.write(`\n${renderHeadline(summary)}\n\n${renderDetails(summary)}\n`);
+process.stdout.write(`\n${shown}`);
 if (results.problems.length > 0) {
   process.stdout.write(`\nProblems:\n${problems}\n`);
   process.exitCode = 1;
