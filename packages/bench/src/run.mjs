@@ -7,7 +7,8 @@
  *
  * Environment (all optional):
  *   BENCH_ROUNDS=3          rounds of every scenario (medians over rounds are reported)
- *   BENCH_HANDSHAKES=3000   handshakes per sample (after BENCH_WARMUP=300 unmeasured ones)
+ *   BENCH_HANDSHAKES=3000   accepted handshakes per sample (after BENCH_WARMUP=200 unmeasured ones)
+ *   BENCH_REJECTED=2000     rejected handshakes per sample
  *   BENCH_IDLE=10000        open idle connections for the memory figure
  *   BENCH_ROUND_TRIPS=20000 echo round-trips per phase (1 connection, then 64)
  *   BENCH_VARIANTS=a,b      only these servers (names in src/servers.mjs)
@@ -21,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pinLoadGenerator } from './harness.mjs';
 import { renderCore, renderDetails, renderHeadline, summarize } from './report.mjs';
@@ -45,6 +46,7 @@ const plan = {
   handshakes: {
     ...DEFAULT_PLAN.handshakes,
     count: number('BENCH_HANDSHAKES', DEFAULT_PLAN.handshakes.count),
+    rejectedCount: number('BENCH_REJECTED', DEFAULT_PLAN.handshakes.rejectedCount),
     warmup: number('BENCH_WARMUP', DEFAULT_PLAN.handshakes.warmup),
   },
   idle: { ...DEFAULT_PLAN.idle, count: number('BENCH_IDLE', DEFAULT_PLAN.idle.count) },
@@ -106,7 +108,7 @@ const began = Date.now();
 const core = coreResults();
 const cpu = env.BENCH_PIN === '0' ? undefined : pinLoadGenerator();
 progress(
-  `plan: ${plan.rounds} rounds × ${plan.handshakes.count} handshakes, ${plan.idle.count} idle, echo ${plan.echo.phases.map((p) => `${p.roundTrips}×${p.connections}`).join(', ')}; ${cpu === undefined ? 'not pinned' : 'server on CPU 0, load generator on CPU 1'}`,
+  `plan: ${plan.rounds} rounds × ${plan.handshakes.count}/${plan.handshakes.rejectedCount} handshakes, ${plan.idle.count} idle, echo ${plan.echo.phases.map((p) => `${p.roundTrips}×${p.connections}`).join(', ')}; ${cpu === undefined ? 'not pinned' : 'server on CPU 0, load generator on CPU 1'}`,
 );
 const results = await runSuite(plan, { variants, build, cpu, log: progress });
 const loadAfter = loadavg();
@@ -116,7 +118,8 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 writeFileSync(new URL('results.json', RESULTS_DIR), JSON.stringify({ plan, results }, null, 1));
 const notes = existsSync(NOTES) ? readFileSync(NOTES, 'utf8').trim() : '';
 
-const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
+// os.cpus(), not availableParallelism(): this process is pinned to one CPU by now.
+const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
 const showLoad = (l) => l.map((x) => x.toFixed(2)).join(' / ');
 const problems = results.problems.map((p) => `- ${p.variant}, ${p.what}: ${p.problem}`).join('\n');
 const idleCounts = [...summary.idle.values()].map((m) => m.opened);
@@ -132,7 +135,7 @@ Express 5, koa-easy-ws on Koa 3, plain @fastify/websocket on Fastify 5, and bare
 - **Machine:** ${machine}
 - **Load average (1 / 5 / 15 min):** ${showLoad(loadBefore)} before, ${showLoad(loadAfter)} after${loadBefore[0] > 1.5 ? ' — the machine was busy with other work: expect noise' : ''}
 - **Placement:** ${cpu === undefined ? 'not pinned' : 'server process pinned to CPU 0, load generator to CPU 1 (`taskset`)'}
-- **Plan:** ${plan.rounds} rounds; ${plan.handshakes.count.toLocaleString('en-US')} handshakes per sample (after ${plan.handshakes.warmup} unmeasured) at concurrency ${plan.handshakes.concurrency}; ${plan.idle.count.toLocaleString('en-US')} idle connections; echo ${plan.echo.phases.map((p) => `${p.roundTrips.toLocaleString('en-US')} round-trips on ${p.connections} connection${p.connections === 1 ? '' : 's'}`).join(' and ')}
+- **Plan:** ${plan.rounds} rounds; ${plan.handshakes.count.toLocaleString('en-US')} accepted or ${plan.handshakes.rejectedCount.toLocaleString('en-US')} rejected handshakes per sample (after ${plan.handshakes.warmup} unmeasured) at concurrency ${plan.handshakes.concurrency}; ${plan.idle.count.toLocaleString('en-US')} idle connections; echo ${plan.echo.phases.map((p) => `${p.roundTrips.toLocaleString('en-US')} round-trips on ${p.connections} connection${p.connections === 1 ? '' : 's'}`).join(' and ')}
 - **wsgate build:** ${build}
 
 ## Summary
@@ -152,7 +155,9 @@ Chrome sends (64 at a time): an accepted one waits for the 101, sends a close fr
 the server to close; a rejected one reads the whole response and closes. Latency is from
 \`connect()\` to the 101 head or the complete rejection. The variants of a scenario run one after
 the other in each round, in an order rotated from round to round; figures are medians over the
-rounds, and *spread* is (max − min) ÷ median of the rate.
+rounds, and *spread* is (max − min) ÷ median of the rate. The echo round-trips run on the
+accepted-handshake sample's server process, after its figures are taken (ws clients, one small
+message in flight per connection).
 
 Every server serves \`/chat\` the same way: it selects \`chat.v2\` (else \`chat.v1\`), refuses other
 origins with 403 before the 101, and echoes messages. wsgate runs the reference app's options

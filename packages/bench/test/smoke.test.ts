@@ -24,12 +24,13 @@ describe('benchmark harness', () => {
 
       expect(results.handshakes.map((s) => s.scenario)).toEqual(scenarios);
       for (const sample of results.handshakes) {
-        expect(sample.completed).toBe(SMOKE_PLAN.handshakes.count);
+        const { count, rejectedCount } = SMOKE_PLAN.handshakes;
+        expect(sample.count).toBe(sample.scenario === 'accepted' ? count : rejectedCount);
+        expect(sample.completed).toBe(sample.count);
         const answered = Object.values(sample.statuses).reduce((sum, n) => sum + n, 0);
-        expect(answered).toBe(SMOKE_PLAN.handshakes.count);
+        expect(answered).toBe(sample.count);
         const expected = HANDSHAKES[sample.scenario as keyof typeof HANDSHAKES].status;
-        if (expected !== undefined)
-          expect(sample.statuses).toEqual({ [expected]: SMOKE_PLAN.handshakes.count });
+        if (expected !== undefined) expect(sample.statuses).toEqual({ [expected]: sample.count });
         expect(sample.cpuMicrosPer).toBeGreaterThan(0);
         expect(sample.peakRssBytes).toBeGreaterThan(0);
       }
