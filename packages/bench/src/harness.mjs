@@ -149,30 +149,68 @@ async function withServer(variant, options, run) {
 }
 
 /**
- * One handshake sample on a fresh server: `warmup` handshakes, then `count` measured ones.
+ * The median over chunks of a sample: a burst of other work on a shared machine spoils a chunk or
+ * two, not the figure.
+ */
+function chunkMedians(chunks) {
+  const median = (values) => {
+    const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    if (sorted.length === 0) return Number.NaN;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  return {
+    perSecond: median(chunks.map((c) => (c.completed / c.elapsedMs) * 1000)),
+    cpuMicrosPer: median(chunks.map((c) => c.cpuMicros / Math.max(1, c.completed))),
+  };
+}
+
+/**
+ * One handshake sample on a fresh server: `warmup` handshakes, then `count` measured ones in
+ * `chunks` consecutive parts (rate and CPU are the medians over the parts).
  * @param {string} variant
- * @param {{ scenario: string, count: number, warmup: number, concurrency?: number, timeoutMs?: number, build?: Build, cpuProfileDir?: string, cpu?: number , server?: ServerProcess }} options
+ * @param {{ scenario: string, count: number, warmup: number, chunks?: number, concurrency?: number, timeoutMs?: number, build?: Build, cpuProfileDir?: string, cpu?: number, server?: ServerProcess }} options
  */
 export function handshakeSample(variant, options) {
-  const { scenario, count, warmup, concurrency = 64, timeoutMs = 60_000 } = options;
+  const { scenario, count, warmup, chunks = 1, concurrency = 64, timeoutMs = 60_000 } = options;
   return withServer(variant, options, async (server) => {
     const target = { port: server.port };
     if (warmup > 0) await runHandshakes(target, { scenario, count: warmup, concurrency, timeoutMs });
-    const before = await server.usage();
-    const run = await runHandshakes(target, { scenario, count, concurrency, timeoutMs });
-    const after = await server.usage();
+    /** @type {Record<number, number>} */
+    const statuses = {};
+    /** @type {Record<string, number>} */
+    const protocols = {};
+    const latencies = [];
+    const parts = [];
+    let timedOut = false;
+    let last = await server.usage();
+    for (let c = 0; c < chunks && !timedOut; c++) {
+      const inChunk = Math.floor(count / chunks) + (c < count % chunks ? 1 : 0);
+      const run = await runHandshakes(target, { scenario, count: inChunk, concurrency, timeoutMs });
+      const usage = await server.usage();
+      parts.push({
+        completed: run.completed,
+        elapsedMs: run.elapsedMs,
+        cpuMicros: usage.cpuMicros - last.cpuMicros,
+      });
+      last = usage;
+      timedOut ||= run.timedOut;
+      for (const [status, n] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+      for (const [protocol, n] of Object.entries(run.protocols))
+        protocols[protocol] = (protocols[protocol] ?? 0) + n;
+      latencies.push(...run.latencies);
+    }
     return {
       variant,
       scenario,
       count,
-      completed: run.completed,
-      timedOut: run.timedOut,
-      statuses: run.statuses,
-      protocols: run.protocols,
-      perSecond: (run.completed / run.elapsedMs) * 1000,
-      ...latencySummary(run.latencies),
-      cpuMicrosPer: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.completed),
-      peakRssBytes: after.peakRssBytes,
+      completed: parts.reduce((sum, p) => sum + p.completed, 0),
+      timedOut,
+      statuses,
+      protocols,
+      ...chunkMedians(parts),
+      ...latencySummary(latencies),
+      peakRssBytes: last.peakRssBytes,
     };
   });
 }
@@ -211,23 +249,30 @@ export function idleSample(variant, options) {
 
 /**
  * Echo round-trips on one server process: one phase per entry of `phases`
- * (e.g. `[{ connections: 1, roundTrips: 20000 }, { connections: 64, roundTrips: 20000 }]`).
+ * (e.g. `[{ connections: 1, roundTrips: 20000 }, { connections: 64, roundTrips: 20000 }]`), each
+ * in `chunks` consecutive parts (rate and CPU are the medians over the parts).
  * @param {string} variant
- * @param {{ phases: { connections: number, roundTrips: number }[], warmup: number, timeoutMs?: number, build?: Build, cpu?: number , server?: ServerProcess }} options
+ * @param {{ phases: { connections: number, roundTrips: number }[], warmup: number, chunks?: number, timeoutMs?: number, build?: Build, cpu?: number, server?: ServerProcess }} options
  */
 export function echoSample(variant, options) {
-  const { phases, warmup, timeoutMs = 60_000 } = options;
+  const { phases, warmup, chunks = 1, timeoutMs = 60_000 } = options;
   return withServer(variant, options, async (server) => {
     const target = { port: server.port };
     if (warmup > 0) await runEcho(target, { connections: 8, roundTrips: warmup, timeoutMs });
     const results = [];
     for (const phase of phases) {
-      let before;
-      const connected = async () => {
-        before = await server.usage();
+      const usages = [];
+      const record = async () => {
+        usages.push((await server.usage()).cpuMicros);
       };
-      const run = await runEcho(target, { ...phase, timeoutMs, connected });
-      const after = await server.usage();
+      const run = await runEcho(target, {
+        ...phase,
+        chunks,
+        timeoutMs,
+        connected: record,
+        checkpoint: record,
+      });
+      const parts = run.chunks.map((chunk, i) => ({ ...chunk, cpuMicros: usages[i + 1] - usages[i] }));
       results.push({
         variant,
         connections: phase.connections,
@@ -235,9 +280,8 @@ export function echoSample(variant, options) {
         completed: run.completed,
         mismatched: run.mismatched,
         timedOut: run.timedOut,
-        perSecond: (run.completed / run.elapsedMs) * 1000,
+        ...chunkMedians(parts),
         ...latencySummary(run.latencies),
-        cpuMicrosPer: (after.cpuMicros - before.cpuMicros) / Math.max(1, run.completed),
       });
     }
     return results;

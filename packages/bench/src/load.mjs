@@ -213,10 +213,15 @@ export async function openIdle(target, { count, concurrency = 64, timeoutMs = 60
 
 /**
  * Echo round-trips after the handshake: `connections` WebSockets (ws clients) each send a small
- * message and wait for its echo, `roundTrips` in all, spread evenly. Stops at `timeoutMs`.
- * `connected` is awaited once every connection is open, before the first message.
+ * message and wait for its echo, `roundTrips` in all, spread evenly, in `chunks` consecutive
+ * parts on the same connections. Stops at `timeoutMs`. `connected` is awaited once every
+ * connection is open, `checkpoint` after each chunk.
+ *
+ * @param {{ port: number, host?: string }} target
+ * @param {{ connections: number, roundTrips: number, chunks?: number, size?: number, timeoutMs?: number, connected?: () => Promise<void>, checkpoint?: () => Promise<void> }} options
  */
-export async function runEcho(target, { connections, roundTrips, size = 32, timeoutMs = 60_000, connected }) {
+export async function runEcho(target, options) {
+  const { connections, roundTrips, chunks = 1, size = 32, timeoutMs = 60_000 } = options;
   const host = target.host ?? '127.0.0.1';
   const url = `ws://${host}:${target.port}${CHAT_PATH}`;
   const payload = Buffer.alloc(size, 'x');
@@ -231,7 +236,7 @@ export async function runEcho(target, { connections, roundTrips, size = 32, time
         }),
     ),
   );
-  await connected?.();
+  await options.connected?.();
   const latencies = new Float64Array(roundTrips);
   let completed = 0;
   let mismatched = 0;
@@ -240,31 +245,49 @@ export async function runEcho(target, { connections, roundTrips, size = 32, time
     timedOut = true;
     for (const ws of clients) ws.terminate();
   }, timeoutMs);
-  const begin = performance.now();
-  const loop = (ws, share) =>
-    new Promise((resolve) => {
-      let left = share;
-      let sentAt = 0;
-      const next = () => {
-        if (left === 0 || timedOut) {
-          resolve();
-          return;
-        }
-        left--;
-        sentAt = performance.now();
-        ws.send(payload);
-      };
-      ws.on('message', (data) => {
-        latencies[completed++] = performance.now() - sentAt;
-        if (data.length !== size) mismatched++;
-        next();
-      });
-      ws.once('close', resolve);
-      next();
+  /** Per connection: round-trips left in this chunk, when the last message left, chunk done. */
+  const state = clients.map(() => ({ left: 0, sentAt: 0, done: () => {} }));
+  const next = (i) => {
+    const st = state[i];
+    if (st.left === 0 || timedOut) {
+      st.done();
+      return;
+    }
+    st.left--;
+    st.sentAt = performance.now();
+    clients[i].send(payload);
+  };
+  clients.forEach((ws, i) => {
+    ws.on('message', (data) => {
+      latencies[completed++] = performance.now() - state[i].sentAt;
+      if (data.length !== size) mismatched++;
+      next(i);
     });
-  const base = Math.floor(roundTrips / connections);
-  const extra = roundTrips % connections;
-  await Promise.all(clients.map((ws, i) => loop(ws, base + (i < extra ? 1 : 0))));
+    ws.once('close', () => {
+      state[i].left = 0;
+      state[i].done();
+    });
+  });
+  const split = (total, parts, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+  const chunkStats = [];
+  const begin = performance.now();
+  for (let c = 0; c < chunks && !timedOut; c++) {
+    const inChunk = split(roundTrips, chunks, c);
+    const startedAt = performance.now();
+    const before = completed;
+    await Promise.all(
+      clients.map(
+        (_, i) =>
+          new Promise((resolve) => {
+            state[i].left = split(inChunk, connections, i);
+            state[i].done = resolve;
+            next(i);
+          }),
+      ),
+    );
+    chunkStats.push({ completed: completed - before, elapsedMs: performance.now() - startedAt });
+    await options.checkpoint?.();
+  }
   const elapsedMs = performance.now() - begin;
   clearTimeout(timer);
   for (const ws of clients) ws.terminate();
@@ -275,6 +298,7 @@ export async function runEcho(target, { connections, roundTrips, size = 32, time
     mismatched,
     timedOut,
     elapsedMs,
+    chunks: chunkStats,
     latencies: latencies.subarray(0, completed),
   };
 }

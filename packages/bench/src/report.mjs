@@ -311,3 +311,40 @@ export function renderCore(core) {
     core.rows.map((r) => [r.scenario, r['decisions/s'], r['µs/decision']]),
   );
 }
+
+/**
+ * The short ratio table for README.md's Performance section: wsgate ÷ native per framework, the
+ * rejection scenarios on one line.
+ */
+export function renderReadmeRatios(summary) {
+  const ratios = new Map(headlineRatios(summary).map((row) => [row.metric, row.values]));
+  const cell = (framework, ...metrics) =>
+    metrics
+      .map((metric) => ratios.get(metric)?.[framework])
+      .map((v) => (Number.isFinite(v) ? v.toFixed(2) : '–'))
+      .join(' / ');
+  const rejected = Object.keys(HANDSHAKES)
+    .filter((s) => s !== 'accepted')
+    .map((s) => `${HANDSHAKES[s].title}: server CPU per handshake`);
+  const echo = [...new Set([...summary.echo.keys()].map((k) => Number(k.split('|')[0])))];
+  const echoMetric = (n) => `echo, ${n} connection${n === 1 ? '' : 's'}: round-trips/s`;
+  const rows = [
+    ['accepted handshakes/s', [`${HANDSHAKES.accepted.title}: handshakes/s`]],
+    ['server CPU per accepted handshake', [`${HANDSHAKES.accepted.title}: server CPU per handshake`]],
+    ['server CPU per rejection (bad key / bad origin / proxy-stripped GET)', rejected],
+    [
+      'server memory per idle connection (RSS / heap)',
+      ['idle connection: server RSS per connection', 'idle connection: server heap per connection'],
+    ],
+    [`echo round-trips/s (${echo.join(' / ')} connections)`, echo.map(echoMetric)],
+  ];
+  return table(
+    [
+      'wsgate ÷ native',
+      ...FRAMEWORKS.map(
+        (f) => `${f[0]?.toUpperCase()}${f.slice(1)}: ÷ ${VARIANTS[variantOf(f, 'native')].label}`,
+      ),
+    ],
+    rows.map(([name, metrics]) => [name, ...FRAMEWORKS.map((f) => cell(f, ...metrics))]),
+  );
+}

@@ -25,13 +25,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pinLoadGenerator } from './harness.mjs';
-import { renderCore, renderDetails, renderHeadline, summarize } from './report.mjs';
+import { renderCore, renderDetails, renderHeadline, renderReadmeRatios, summarize } from './report.mjs';
 import { DEFAULT_PLAN, runSuite } from './suite.mjs';
 
 const ROOT = new URL('../../../', import.meta.url);
 const RESULTS_DIR = new URL('node_modules/.cache/wsgate-bench/', ROOT);
 const CORE_RESULTS = new URL('decide.json', RESULTS_DIR);
 const NOTES = new URL('../notes.md', import.meta.url);
+const README = new URL('README.md', ROOT);
+const README_BLOCK = /(<!-- bench:ratios -->\n)[\s\S]*?(\n<!-- \/bench:ratios -->)/;
 const CORE_BENCH = new URL('packages/core/bench/decide.bench.mjs', ROOT);
 const CORE_RESULTS_MAX_AGE_MS = 30 * 60_000;
 
@@ -183,10 +185,18 @@ const out = env.BENCH_OUT ?? fileURLToPath(new URL('docs/benchmarks.md', ROOT));
 let shown = `${renderHeadline(summary)}\n\n${renderDetails(summary)}\n`;
 if (out !== '-') {
   writeFileSync(out, markdown);
+  const formatted = [out];
+  // README.md quotes the ratios between its bench:ratios markers; kept in step with docs/benchmarks.md.
+  const readme = readFileSync(README, 'utf8');
+  if (env.BENCH_OUT === undefined && README_BLOCK.test(readme)) {
+    const stamp = `Median ratios from the run of ${new Date(began).toISOString().slice(0, 10)} in [docs/benchmarks.md](docs/benchmarks.md):`;
+    writeFileSync(README, readme.replace(README_BLOCK, `$1${stamp}\n\n${renderReadmeRatios(summary)}$2`));
+    formatted.push(fileURLToPath(README));
+  }
   // The repository's formatter aligns the tables (and keeps `biome check .` clean).
   const biome = fileURLToPath(new URL('node_modules/.bin/biome', ROOT));
-  if (existsSync(biome)) spawnSync(biome, ['format', '--write', out], { stdio: 'ignore' });
-  progress(`wrote ${out}`);
+  if (existsSync(biome)) spawnSync(biome, ['format', '--write', ...formatted], { stdio: 'ignore' });
+  progress(`wrote ${formatted.join(', ')}`);
   const written = readFileSync(out, 'utf8');
   shown = written.slice(written.indexOf('## Summary'), written.indexOf('## How it is measured'));
   shown += written.slice(written.indexOf('## Details'), written.indexOf('## @wsgate/core decide()'));

@@ -14,7 +14,14 @@ import { VARIANTS } from './servers.mjs';
  */
 export const DEFAULT_PLAN = {
   rounds: 3,
-  handshakes: { count: 3000, rejectedCount: 2000, warmup: 200, concurrency: 64, timeoutMs: 60_000 },
+  handshakes: {
+    count: 3000,
+    rejectedCount: 2000,
+    warmup: 200,
+    chunks: 5,
+    concurrency: 64,
+    timeoutMs: 60_000,
+  },
   idle: { rounds: 1, count: 10_000, concurrency: 64, timeoutMs: 60_000 },
   echo: {
     phases: [
@@ -22,6 +29,7 @@ export const DEFAULT_PLAN = {
       { connections: 64, roundTrips: 20_000 },
     ],
     warmup: 1_000,
+    chunks: 5,
     timeoutMs: 60_000,
   },
 };
@@ -29,7 +37,7 @@ export const DEFAULT_PLAN = {
 /** A tiny plan for the smoke test: every scenario runs, nothing is measured seriously. */
 export const SMOKE_PLAN = {
   rounds: 1,
-  handshakes: { count: 12, rejectedCount: 12, warmup: 2, concurrency: 4, timeoutMs: 20_000 },
+  handshakes: { count: 12, rejectedCount: 12, warmup: 2, chunks: 2, concurrency: 4, timeoutMs: 20_000 },
   idle: { rounds: 1, count: 10, concurrency: 4, timeoutMs: 20_000 },
   echo: {
     phases: [
@@ -37,6 +45,7 @@ export const SMOKE_PLAN = {
       { connections: 4, roundTrips: 10 },
     ],
     warmup: 4,
+    chunks: 2,
     timeoutMs: 20_000,
   },
 };
