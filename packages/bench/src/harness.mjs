@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { openIdle, runEcho, runHandshakes } from './load.mjs';
+import { openEcho, openIdle, runEcho, runHandshakes } from './load.mjs';
 
 const SERVER_PROCESS = fileURLToPath(new URL('./server-process.mjs', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -165,53 +165,123 @@ function chunkMedians(chunks) {
   };
 }
 
+function rotate(list, by) {
+  const n = by % list.length;
+  return [...list.slice(n), ...list.slice(0, n)];
+}
+
+const split = (total, parts, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+
 /**
- * One handshake sample on a fresh server: `warmup` handshakes, then `count` measured ones in
- * `chunks` consecutive parts (rate and CPU are the medians over the parts).
+ * One handshake scenario on several running servers at once: after `warmup` handshakes each,
+ * `count` measured ones per server in `chunks` parts, alternating between the servers part by part
+ * (A B C, B C A, …) so that a burst of other work on a shared machine hits them all alike. Rate
+ * and CPU are the medians over a server's parts. A server that stops answering is dropped, with
+ * its error in the result.
+ *
+ * @param {Map<string, ServerProcess>} servers - by variant name
+ * @param {{ scenario: string, count: number, warmup: number, chunks?: number, concurrency?: number, timeoutMs?: number }} options
+ */
+export async function interleavedHandshakes(servers, options) {
+  const { scenario, count, warmup, chunks = 1, concurrency = 64, timeoutMs = 60_000 } = options;
+  const names = [...servers.keys()];
+  const state = new Map(
+    names.map((name) => [
+      name,
+      {
+        /** @type {{ completed: number, elapsedMs: number, cpuMicros: number }[]} */
+        parts: [],
+        /** @type {Record<number, number>} */
+        statuses: {},
+        /** @type {Record<string, number>} */
+        protocols: {},
+        /** @type {number[]} */
+        latencies: [],
+        timedOut: false,
+        /** @type {string | undefined} */
+        error: undefined,
+        last: { cpuMicros: 0, peakRssBytes: 0, rssBytes: 0, heapUsedBytes: 0 },
+      },
+    ]),
+  );
+  const guarded = async (name, step) => {
+    const st = state.get(name);
+    if (st.error) return;
+    try {
+      await step(servers.get(name), st);
+    } catch (error) {
+      st.error = error instanceof Error ? error.message : String(error);
+    }
+  };
+  for (const name of names) {
+    await guarded(name, async (server, st) => {
+      if (warmup > 0) {
+        await runHandshakes({ port: server.port }, { scenario, count: warmup, concurrency, timeoutMs });
+      }
+      st.last = await server.usage();
+    });
+  }
+  for (let c = 0; c < chunks; c++) {
+    for (const name of rotate(names, c)) {
+      await guarded(name, async (server, st) => {
+        const target = { port: server.port };
+        const run = await runHandshakes(target, {
+          scenario,
+          count: split(count, chunks, c),
+          concurrency,
+          timeoutMs,
+        });
+        const usage = await server.usage();
+        st.parts.push({
+          completed: run.completed,
+          elapsedMs: run.elapsedMs,
+          cpuMicros: usage.cpuMicros - st.last.cpuMicros,
+        });
+        st.last = usage;
+        st.timedOut ||= run.timedOut;
+        for (const [status, n] of Object.entries(run.statuses))
+          st.statuses[status] = (st.statuses[status] ?? 0) + n;
+        for (const [protocol, n] of Object.entries(run.protocols)) {
+          st.protocols[protocol] = (st.protocols[protocol] ?? 0) + n;
+        }
+        for (const latency of run.latencies) st.latencies.push(latency);
+      });
+    }
+  }
+  return new Map(
+    names.map((name) => {
+      const st = state.get(name);
+      return [
+        name,
+        {
+          variant: name,
+          scenario,
+          count,
+          error: st.error,
+          completed: st.parts.reduce((sum, p) => sum + p.completed, 0),
+          timedOut: st.timedOut,
+          statuses: st.statuses,
+          protocols: st.protocols,
+          ...chunkMedians(st.parts),
+          ...latencySummary(st.latencies),
+          peakRssBytes: st.last.peakRssBytes,
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * One handshake sample on one server (a fresh one unless `server` is given): see
+ * {@link interleavedHandshakes}.
  * @param {string} variant
  * @param {{ scenario: string, count: number, warmup: number, chunks?: number, concurrency?: number, timeoutMs?: number, build?: Build, cpuProfileDir?: string, cpu?: number, server?: ServerProcess }} options
  */
 export function handshakeSample(variant, options) {
-  const { scenario, count, warmup, chunks = 1, concurrency = 64, timeoutMs = 60_000 } = options;
   return withServer(variant, options, async (server) => {
-    const target = { port: server.port };
-    if (warmup > 0) await runHandshakes(target, { scenario, count: warmup, concurrency, timeoutMs });
-    /** @type {Record<number, number>} */
-    const statuses = {};
-    /** @type {Record<string, number>} */
-    const protocols = {};
-    const latencies = [];
-    const parts = [];
-    let timedOut = false;
-    let last = await server.usage();
-    for (let c = 0; c < chunks && !timedOut; c++) {
-      const inChunk = Math.floor(count / chunks) + (c < count % chunks ? 1 : 0);
-      const run = await runHandshakes(target, { scenario, count: inChunk, concurrency, timeoutMs });
-      const usage = await server.usage();
-      parts.push({
-        completed: run.completed,
-        elapsedMs: run.elapsedMs,
-        cpuMicros: usage.cpuMicros - last.cpuMicros,
-      });
-      last = usage;
-      timedOut ||= run.timedOut;
-      for (const [status, n] of Object.entries(run.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
-      for (const [protocol, n] of Object.entries(run.protocols))
-        protocols[protocol] = (protocols[protocol] ?? 0) + n;
-      latencies.push(...run.latencies);
-    }
-    return {
-      variant,
-      scenario,
-      count,
-      completed: parts.reduce((sum, p) => sum + p.completed, 0),
-      timedOut,
-      statuses,
-      protocols,
-      ...chunkMedians(parts),
-      ...latencySummary(latencies),
-      peakRssBytes: last.peakRssBytes,
-    };
+    const sample = (await interleavedHandshakes(new Map([[variant, server]]), options)).get(variant);
+    if (!sample || sample.error) throw new Error(`${variant}: ${sample?.error}`);
+    return sample;
   });
 }
 
@@ -248,42 +318,77 @@ export function idleSample(variant, options) {
 }
 
 /**
- * Echo round-trips on one server process: one phase per entry of `phases`
- * (e.g. `[{ connections: 1, roundTrips: 20000 }, { connections: 64, roundTrips: 20000 }]`), each
- * in `chunks` consecutive parts (rate and CPU are the medians over the parts).
- * @param {string} variant
- * @param {{ phases: { connections: number, roundTrips: number }[], warmup: number, chunks?: number, timeoutMs?: number, build?: Build, cpu?: number, server?: ServerProcess }} options
+ * Echo round-trips on several running servers at once, one phase per entry of `phases`
+ * (e.g. `[{ connections: 1, roundTrips: 20000 }, { connections: 64, roundTrips: 20000 }]`): each
+ * server's connections are opened first, then the round-trips run in `chunks` parts alternating
+ * between the servers part by part. Rate and CPU are the medians over a server's parts.
+ *
+ * @param {Map<string, ServerProcess>} servers - by variant name
+ * @param {{ phases: { connections: number, roundTrips: number }[], warmup: number, chunks?: number, timeoutMs?: number }} options
  */
-export function echoSample(variant, options) {
+export async function interleavedEcho(servers, options) {
   const { phases, warmup, chunks = 1, timeoutMs = 60_000 } = options;
-  return withServer(variant, options, async (server) => {
-    const target = { port: server.port };
-    if (warmup > 0) await runEcho(target, { connections: 8, roundTrips: warmup, timeoutMs });
-    const results = [];
-    for (const phase of phases) {
-      const usages = [];
-      const record = async () => {
-        usages.push((await server.usage()).cpuMicros);
-      };
-      const run = await runEcho(target, {
-        ...phase,
-        chunks,
-        timeoutMs,
-        connected: record,
-        checkpoint: record,
-      });
-      const parts = run.chunks.map((chunk, i) => ({ ...chunk, cpuMicros: usages[i + 1] - usages[i] }));
-      results.push({
-        variant,
-        connections: phase.connections,
-        roundTrips: phase.roundTrips,
-        completed: run.completed,
-        mismatched: run.mismatched,
-        timedOut: run.timedOut,
-        ...chunkMedians(parts),
-        ...latencySummary(run.latencies),
+  const names = [...servers.keys()];
+  /** @type {Map<string, string>} */
+  const errors = new Map();
+  const guarded = async (name, step) => {
+    if (errors.has(name)) return undefined;
+    try {
+      return await step(servers.get(name));
+    } catch (error) {
+      errors.set(name, error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+  };
+  for (const name of names) {
+    await guarded(name, (server) =>
+      warmup > 0
+        ? runEcho({ port: server.port }, { connections: 8, roundTrips: warmup, timeoutMs })
+        : undefined,
+    );
+  }
+  /**
+   * @type {Map<string, { variant: string, connections: number, roundTrips: number, completed: number, mismatched: number, timedOut: boolean, perSecond: number, cpuMicrosPer: number, p50Ms: number, p99Ms: number }[]>}
+   */
+  const results = new Map(names.map((name) => [name, []]));
+  for (const phase of phases) {
+    const sessions = new Map();
+    for (const name of names) {
+      await guarded(name, async (server) => {
+        sessions.set(name, {
+          echo: await openEcho({ port: server.port }, { connections: phase.connections, timeoutMs }),
+          last: (await server.usage()).cpuMicros,
+          parts: [],
+        });
       });
     }
-    return results;
-  });
+    for (let c = 0; c < chunks; c++) {
+      for (const name of rotate(names, c)) {
+        await guarded(name, async (server) => {
+          const session = sessions.get(name);
+          const part = await session.echo.run(split(phase.roundTrips, chunks, c));
+          const cpuMicros = (await server.usage()).cpuMicros;
+          session.parts.push({ ...part, cpuMicros: cpuMicros - session.last });
+          session.last = cpuMicros;
+        });
+      }
+    }
+    for (const name of names) {
+      const session = sessions.get(name);
+      if (!session) continue;
+      session.echo.close();
+      const stats = session.echo.stats();
+      results.get(name).push({
+        variant: name,
+        connections: phase.connections,
+        roundTrips: phase.roundTrips,
+        completed: stats.completed,
+        mismatched: stats.mismatched,
+        timedOut: stats.timedOut,
+        ...chunkMedians(session.parts),
+        ...latencySummary(stats.latencies),
+      });
+    }
+  }
+  return { results, errors };
 }

@@ -212,16 +212,14 @@ export async function openIdle(target, { count, concurrency = 64, timeoutMs = 60
 }
 
 /**
- * Echo round-trips after the handshake: `connections` WebSockets (ws clients) each send a small
- * message and wait for its echo, `roundTrips` in all, spread evenly, in `chunks` consecutive
- * parts on the same connections. Stops at `timeoutMs`. `connected` is awaited once every
- * connection is open, `checkpoint` after each chunk.
+ * Opens `connections` WebSockets (ws clients) for echo round-trips. Each `run(roundTrips)` has
+ * every connection send a small message and wait for its echo, one in flight per connection,
+ * `roundTrips` in all, spread evenly. Bounded by `timeoutMs` from the open.
  *
  * @param {{ port: number, host?: string }} target
- * @param {{ connections: number, roundTrips: number, chunks?: number, size?: number, timeoutMs?: number, connected?: () => Promise<void>, checkpoint?: () => Promise<void> }} options
+ * @param {{ connections: number, size?: number, timeoutMs?: number }} options
  */
-export async function runEcho(target, options) {
-  const { connections, roundTrips, chunks = 1, size = 32, timeoutMs = 60_000 } = options;
+export async function openEcho(target, { connections, size = 32, timeoutMs = 60_000 }) {
   const host = target.host ?? '127.0.0.1';
   const url = `ws://${host}:${target.port}${CHAT_PATH}`;
   const payload = Buffer.alloc(size, 'x');
@@ -236,8 +234,8 @@ export async function runEcho(target, options) {
         }),
     ),
   );
-  await options.connected?.();
-  const latencies = new Float64Array(roundTrips);
+  /** @type {number[]} */
+  const latencies = [];
   let completed = 0;
   let mismatched = 0;
   let timedOut = false;
@@ -245,7 +243,7 @@ export async function runEcho(target, options) {
     timedOut = true;
     for (const ws of clients) ws.terminate();
   }, timeoutMs);
-  /** Per connection: round-trips left in this chunk, when the last message left, chunk done. */
+  /** Per connection: round-trips left in this run, when the last message left, run done. */
   const state = clients.map(() => ({ left: 0, sentAt: 0, done: () => {} }));
   const next = (i) => {
     const st = state[i];
@@ -259,7 +257,8 @@ export async function runEcho(target, options) {
   };
   clients.forEach((ws, i) => {
     ws.on('message', (data) => {
-      latencies[completed++] = performance.now() - state[i].sentAt;
+      latencies.push(performance.now() - state[i].sentAt);
+      completed++;
       if (data.length !== size) mismatched++;
       next(i);
     });
@@ -269,36 +268,43 @@ export async function runEcho(target, options) {
     });
   });
   const split = (total, parts, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
-  const chunkStats = [];
-  const begin = performance.now();
-  for (let c = 0; c < chunks && !timedOut; c++) {
-    const inChunk = split(roundTrips, chunks, c);
-    const startedAt = performance.now();
-    const before = completed;
-    await Promise.all(
-      clients.map(
-        (_, i) =>
-          new Promise((resolve) => {
-            state[i].left = split(inChunk, connections, i);
-            state[i].done = resolve;
-            next(i);
-          }),
-      ),
-    );
-    chunkStats.push({ completed: completed - before, elapsedMs: performance.now() - startedAt });
-    await options.checkpoint?.();
-  }
-  const elapsedMs = performance.now() - begin;
-  clearTimeout(timer);
-  for (const ws of clients) ws.terminate();
   return {
-    connections,
-    roundTrips,
-    completed,
-    mismatched,
-    timedOut,
-    elapsedMs,
-    chunks: chunkStats,
-    latencies: latencies.subarray(0, completed),
+    /** @param {number} roundTrips */
+    run: async (roundTrips) => {
+      const startedAt = performance.now();
+      const before = completed;
+      await Promise.all(
+        clients.map(
+          (_, i) =>
+            new Promise((resolve) => {
+              state[i].left = split(roundTrips, connections, i);
+              state[i].done = resolve;
+              next(i);
+            }),
+        ),
+      );
+      return { completed: completed - before, elapsedMs: performance.now() - startedAt };
+    },
+    stats: () => ({ completed, mismatched, timedOut, latencies }),
+    close: () => {
+      clearTimeout(timer);
+      for (const ws of clients) ws.terminate();
+    },
   };
+}
+
+/**
+ * Echo round-trips after the handshake on fresh connections (see {@link openEcho}).
+ *
+ * @param {{ port: number, host?: string }} target
+ * @param {{ connections: number, roundTrips: number, size?: number, timeoutMs?: number }} options
+ */
+export async function runEcho(target, options) {
+  const session = await openEcho(target, options);
+  try {
+    const { elapsedMs } = await session.run(options.roundTrips);
+    return { ...session.stats(), elapsedMs };
+  } finally {
+    session.close();
+  }
 }

@@ -33,7 +33,7 @@ const RESULTS_DIR = new URL('node_modules/.cache/wsgate-bench/', ROOT);
 const CORE_RESULTS = new URL('decide.json', RESULTS_DIR);
 const NOTES = new URL('../notes.md', import.meta.url);
 const README = new URL('README.md', ROOT);
-const README_BLOCK = /(<!-- bench:ratios -->\n)[\s\S]*?(\n<!-- \/bench:ratios -->)/;
+const README_BLOCK = /(<!-- bench:ratios -->)[\s\S]*?(<!-- \/bench:ratios -->)/;
 const CORE_BENCH = new URL('packages/core/bench/decide.bench.mjs', ROOT);
 const CORE_RESULTS_MAX_AGE_MS = 30 * 60_000;
 
@@ -190,7 +190,7 @@ if (out !== '-') {
   const readme = readFileSync(README, 'utf8');
   if (env.BENCH_OUT === undefined && README_BLOCK.test(readme)) {
     const stamp = `Median ratios from the run of ${new Date(began).toISOString().slice(0, 10)} in [docs/benchmarks.md](docs/benchmarks.md):`;
-    writeFileSync(README, readme.replace(README_BLOCK, `$1${stamp}\n\n${renderReadmeRatios(summary)}$2`));
+    writeFileSync(README, readme.replace(README_BLOCK, `$1\n${stamp}\n\n${renderReadmeRatios(summary)}\n$2`));
     formatted.push(fileURLToPath(README));
   }
   // The repository's formatter aligns the tables (and keeps `biome check .` clean).

@@ -4,7 +4,7 @@
  * (A B C, B C A, …), so that slow drift on a shared machine spreads over all variants instead of
  * landing on one; medians over rounds are reported.
  */
-import { echoSample, handshakeSample, idleSample, startServer } from './harness.mjs';
+import { idleSample, interleavedEcho, interleavedHandshakes, startServer } from './harness.mjs';
 import { HANDSHAKES } from './requests.mjs';
 import { VARIANTS } from './servers.mjs';
 
@@ -53,9 +53,9 @@ export const SMOKE_PLAN = {
 /**
  * What {@link runSuite} returns: every sample with its round, and what went wrong.
  * @typedef {{
- *   handshakes: (Awaited<ReturnType<typeof handshakeSample>> & { round: number })[],
+ *   handshakes: (NonNullable<ReturnType<Awaited<ReturnType<typeof interleavedHandshakes>>['get']>> & { round: number })[],
  *   idle: (Awaited<ReturnType<typeof idleSample>> & { round: number })[],
- *   echo: (Awaited<ReturnType<typeof echoSample>>[number] & { round: number })[],
+ *   echo: (NonNullable<ReturnType<Awaited<ReturnType<typeof interleavedEcho>>['results']['get']>>[number] & { round: number })[],
  *   problems: { variant: string, what: string, problem: string }[],
  *   broken: Record<string, string>,
  * }} SuiteResults
@@ -98,8 +98,9 @@ export async function runSuite(plan, options = {}) {
   /** @type {SuiteResults} */
   const results = { handshakes: [], idle: [], echo: [], problems: [], broken: {} };
   const shared = new Map();
+  const common = { build: options.build, cpu: options.cpu };
+  /** @returns {Promise<{ build?: 'dist' | 'source', cpu?: number, server?: import('./harness.mjs').ServerProcess }>} */
   const settings = async (variant) => {
-    const common = { build: options.build, cpu: options.cpu };
     if (!options.shareServers) return common;
     if (!shared.has(variant)) shared.set(variant, startServer(variant, common));
     return { ...common, server: await shared.get(variant) };
@@ -131,38 +132,58 @@ export async function runSuite(plan, options = {}) {
     }
   };
 
+  const markBroken = (variant, what, error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    results.broken[variant] = message;
+    results.problems.push({ variant, what, problem: message });
+    log(`${what} ${variant} FAILED: ${message}`);
+  };
+
   for (let round = 0; round < plan.rounds; round++) {
     for (const scenario of scenarios) {
+      const what = `round ${round + 1} ${scenario}`;
       const accepted = scenario === 'accepted';
       const count = accepted ? plan.handshakes.count : plan.handshakes.rejectedCount;
+      const began = performance.now();
+      // Every server of the scenario is up at once (fresh processes); the load alternates between
+      // them chunk by chunk. The echo round-trips run on the accepted-handshake servers after.
+      /** @type {Map<string, import('./harness.mjs').ServerProcess>} */
+      const live = new Map();
       for (const variant of rotate(variants, round)) {
-        // The echo round-trips run on the accepted-handshake sample's server, after it (its
-        // figures are taken by then): one process start less per variant and round.
-        const sample = await attempt(variant, `round ${round + 1} ${scenario}`, async (common) => {
-          const server = common.server ?? (await startServer(variant, common));
-          try {
-            const handshakes = await handshakeSample(variant, {
-              ...plan.handshakes,
-              ...common,
-              server,
-              scenario,
-              count,
-            });
-            const echo = accepted ? await echoSample(variant, { ...plan.echo, ...common, server }) : [];
-            return { handshakes, echo };
-          } finally {
-            if (!common.server) await server.stop();
-          }
-        });
-        if (!sample) continue;
-        results.handshakes.push({ ...sample.handshakes, round });
-        const problem = checkHandshakes(sample.handshakes);
-        if (problem) results.problems.push({ variant, what: scenario, problem });
-        for (const echo of sample.echo) {
-          results.echo.push({ ...echo, round });
-          checkEcho(variant, echo);
+        if (results.broken[variant]) continue;
+        try {
+          live.set(variant, (await settings(variant)).server ?? (await startServer(variant, common)));
+        } catch (error) {
+          markBroken(variant, what, error);
         }
       }
+      try {
+        const samples = await interleavedHandshakes(live, { ...plan.handshakes, scenario, count });
+        for (const [variant, sample] of samples) {
+          if (sample.error) {
+            markBroken(variant, what, sample.error);
+            continue;
+          }
+          results.handshakes.push({ ...sample, round });
+          const problem = checkHandshakes(sample);
+          if (problem) results.problems.push({ variant, what: scenario, problem });
+        }
+        if (accepted) {
+          const healthy = new Map([...live].filter(([variant]) => !results.broken[variant]));
+          const echo = await interleavedEcho(healthy, plan.echo);
+          for (const [variant, message] of echo.errors)
+            markBroken(variant, `round ${round + 1} echo`, message);
+          for (const [variant, samples] of echo.results) {
+            for (const sample of samples) {
+              results.echo.push({ ...sample, round });
+              checkEcho(variant, sample);
+            }
+          }
+        }
+      } finally {
+        if (!options.shareServers) await Promise.all([...live.values()].map((server) => server.stop()));
+      }
+      log(`${what}: ${live.size} servers, ${Math.round(performance.now() - began)} ms`);
     }
     if (round < plan.idle.rounds) {
       for (const variant of rotate(variants, round)) {
