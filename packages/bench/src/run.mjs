@@ -149,17 +149,19 @@ ${renderHeadline(summary)}
 
 ## How it is measured
 
-Each sample starts the server in its own process (\`src/server-process.mjs\`) and drives it from
-the load generator in this process over loopback. The server reports its own CPU time
-(\`process.cpuUsage()\`, user + system, over the measured handshakes only) and peak RSS
-(\`process.resourceUsage().maxRSS\`) over IPC. Handshakes are raw TCP connections with the bytes
-Chrome sends (64 at a time): an accepted one waits for the 101, sends a close frame and waits for
+For each scenario and round, every server starts fresh in its own process
+(\`src/server-process.mjs\`, pinned to one CPU) and the load generator (this process, on the other
+CPU) drives them over loopback, alternating between them in ${plan.handshakes.chunks} chunks (A B C, B C A, …) so
+that a burst of other work on the machine hits wsgate and its baselines alike. Each server reports
+its own CPU time (\`process.cpuUsage()\`, user + system) after every chunk and its peak RSS
+(\`process.resourceUsage().maxRSS\`) over IPC; a figure is the median over the chunks, then the
+median over the rounds (the order of the servers rotates from round to round), and *spread* is
+(max − min) ÷ median of the rounds' rates. Handshakes are raw TCP connections with the bytes
+Chrome sends, 64 at a time: an accepted one waits for the 101, sends a close frame and waits for
 the server to close; a rejected one reads the whole response and closes. Latency is from
-\`connect()\` to the 101 head or the complete rejection. The variants of a scenario run one after
-the other in each round, in an order rotated from round to round; figures are medians over the
-rounds, and *spread* is (max − min) ÷ median of the rate. The echo round-trips run on the
-accepted-handshake sample's server process, after its figures are taken (ws clients, one small
-message in flight per connection).
+\`connect()\` to the 101 head or the complete rejection. The echo round-trips run on the
+accepted-handshake servers afterwards, with ws clients and one small message in flight per
+connection, alternating between the servers the same way.
 
 Every server serves \`/chat\` the same way: it selects \`chat.v2\` (else \`chat.v1\`), refuses other
 origins with 403 before the 101, and echoes messages. wsgate runs the reference app's options

@@ -1,8 +1,8 @@
 /**
- * The benchmark plan and its runner: every scenario against every server variant, in rounds.
- * Within a round each variant runs once per scenario, in an order rotated from round to round
- * (A B C, B C A, …), so that slow drift on a shared machine spreads over all variants instead of
- * landing on one; medians over rounds are reported.
+ * The benchmark plan and its runner: every scenario against every server variant, in rounds. In
+ * each round and scenario all servers are up at once and the load alternates between them chunk by
+ * chunk (A B C, B C A, …), so slow drift and bursts of other work on a shared machine spread over
+ * all variants instead of landing on one; medians over chunks, then over rounds, are reported.
  */
 import { idleSample, interleavedEcho, interleavedHandshakes, startServer } from './harness.mjs';
 import { HANDSHAKES } from './requests.mjs';
