@@ -96,4 +96,11 @@ export {
   upgradeConnectionOf,
 } from './upgrade.js';
 export { checkRequest, hasWebSocketSigns } from './validate.js';
-export { handleProtocols, prepareForWs, wsServerOptions } from './ws-glue.js';
+export {
+  checkWsSettings,
+  handleProtocols,
+  prepareForWs,
+  RESERVED_WS_OPTIONS,
+  type ReservedWsOption,
+  wsServerOptions,
+} from './ws-glue.js';

@@ -46,3 +46,43 @@ export function wsServerOptions(perMessageDeflate: boolean): {
 } {
   return { noServer: true, perMessageDeflate, handleProtocols };
 }
+
+/**
+ * `ws` server options that decide the handshake, which wsgate owns: adapters leave every other ws
+ * setting (`maxPayload`, …) to the user and refuse these.
+ */
+export const RESERVED_WS_OPTIONS = [
+  'noServer',
+  'server',
+  'port',
+  'host',
+  'path',
+  'handleProtocols',
+  'perMessageDeflate',
+  'verifyClient',
+] as const;
+
+/** A name in {@link RESERVED_WS_OPTIONS}. */
+export type ReservedWsOption = (typeof RESERVED_WS_OPTIONS)[number];
+
+/**
+ * Checks the ws settings a user passes through an adapter: an object without any
+ * {@link RESERVED_WS_OPTIONS} (with one of those, ws could answer a handshake itself). Throws a
+ * `TypeError` naming the package and the option.
+ *
+ * @param settings - The user's ws settings (may be undefined).
+ * @param pkg - The adapter package, e.g. `@wsgate/express`.
+ * @param option - Where the settings sit in the adapter's options, e.g. `ws`.
+ */
+export function checkWsSettings(settings: unknown, pkg: string, option: string): void {
+  if (settings === undefined) return;
+  if (typeof settings !== 'object' || settings === null) {
+    throw new TypeError(`${pkg}: option \`${option}\` must be an object of ws server settings`);
+  }
+  const reserved = RESERVED_WS_OPTIONS.find((key) => key in settings);
+  if (reserved) {
+    throw new TypeError(
+      `${pkg}: option \`${option}.${reserved}\` is not supported: wsgate decides the handshake (use its options)`,
+    );
+  }
+}

@@ -11,9 +11,11 @@ import type { Server } from 'node:http';
 import {
   type AttachOptions,
   attachUpgradeDispatch,
+  checkWsSettings,
   createGate,
   type Gate,
   type HttpResponse,
+  type ReservedWsOption,
   settleHandshake,
   type WsGateOptions,
   wsServerOptions,
@@ -24,10 +26,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
-export type WsSettings = Omit<
-  ServerOptions,
-  'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols' | 'perMessageDeflate' | 'verifyClient'
->;
+export type WsSettings = Omit<ServerOptions, ReservedWsOption>;
 
 /** Options of {@link websocket}: core's options, plus ws settings. */
 export interface WebSocketOptions extends WsGateOptions<Request> {
@@ -74,6 +73,7 @@ export function websocket(options: WebSocketOptions, onConnection: ConnectionHan
   }
   const { ws: wsSettings, ...gateOptions } = options ?? {};
   const gate = createGate<Request>(gateOptions, { framework: 'express', packageName: PACKAGE });
+  checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
 
   const handler = (req: Request, res: Response, next: NextFunction): void => {

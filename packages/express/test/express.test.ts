@@ -128,6 +128,8 @@ describe('@wsgate/express', () => {
     [{ onNoProtocolMatch: 'ignore' }, /^@wsgate\/express: option `onNoProtocolMatch`/],
     [{ protcols: [] }, /^@wsgate\/express: option `protcols` is not a known option/],
     [{ logger: console.log }, /^@wsgate\/express: option `logger`/],
+    [{ ws: { verifyClient: () => true } }, /^@wsgate\/express: option `ws.verifyClient` is not supported/],
+    [{ ws: 'fast' }, /^@wsgate\/express: option `ws` must be an object/],
   ])('rejects bad options at startup: %j', (options, message) => {
     expect(() => websocket(options as never, () => {})).toThrow(TypeError);
     expect(() => websocket(options as never, () => {})).toThrow(message);

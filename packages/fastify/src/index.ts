@@ -17,8 +17,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket';
 import {
+  checkWsSettings,
   createGate,
   holdUpgradeResponse,
+  type ReservedWsOption,
   settleHandshake,
   upgradeConnectionOf,
   type WsGateOptions,
@@ -31,10 +33,7 @@ import type { WebSocket } from 'ws';
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
-export type WsSettings = Omit<
-  NonNullable<WebsocketPluginOptions['options']>,
-  'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols' | 'perMessageDeflate' | 'verifyClient'
->;
+export type WsSettings = Omit<NonNullable<WebsocketPluginOptions['options']>, ReservedWsOption>;
 
 /** The @fastify/websocket options wsgate passes on when it registers @fastify/websocket. */
 export interface WebSocketPluginSettings {
@@ -95,17 +94,6 @@ type Handler = (
 ) => unknown;
 
 /** ws options that would let ws (or another server) decide handshakes core decides. */
-const RESERVED = [
-  'noServer',
-  'server',
-  'port',
-  'host',
-  'path',
-  'handleProtocols',
-  'perMessageDeflate',
-  'verifyClient',
-];
-
 const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options) => {
   // Fastify mixes its register options into the plugin's options.
   const {
@@ -123,12 +111,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   if (typeof settings !== 'object' || settings === null) {
     throw new TypeError(`${PACKAGE}: option \`websocket\` must be an object of @fastify/websocket options`);
   }
-  const reserved = RESERVED.find((key) => key in (settings.options ?? {}));
-  if (reserved) {
-    throw new TypeError(
-      `${PACKAGE}: option \`websocket.options.${reserved}\` is not supported: wsgate decides the handshake (use its options)`,
-    );
-  }
+  checkWsSettings(settings.options, PACKAGE, 'websocket.options');
   if (fastify.hasRequestDecorator('wsContext')) {
     throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
   }

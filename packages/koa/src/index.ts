@@ -13,9 +13,11 @@ import { Server } from 'node:net';
 import {
   type AttachOptions,
   attachUpgradeDispatch,
+  checkWsSettings,
   createGate,
   type Gate,
   type HttpResponse,
+  type ReservedWsOption,
   settleHandshake,
   type WsGateOptions,
   wsServerOptions,
@@ -26,10 +28,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
-export type WsSettings = Omit<
-  ServerOptions,
-  'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols' | 'perMessageDeflate' | 'verifyClient'
->;
+export type WsSettings = Omit<ServerOptions, ReservedWsOption>;
 
 /**
  * Options of {@link websocket}: core's options (the same object works with every wsgate adapter),
@@ -123,6 +122,7 @@ export function websocket<StateT, ContextT>(
   type Ctx = ParameterizedContext<StateT, ContextT>;
   const { ws: wsSettings, ...gateOptions } = (options ?? {}) as WebSocketOptions<StateT, ContextT>;
   const gate = createGate<Ctx>(gateOptions, { framework: 'koa', packageName: PACKAGE });
+  checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
 
   const middleware = async (ctx: Ctx, next: () => Promise<unknown>): Promise<void> => {

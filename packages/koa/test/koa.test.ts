@@ -273,6 +273,11 @@ describe('@wsgate/koa', () => {
       ['a bad origin', () => websocket({ origins: ['not an origin'] }, echo), /@wsgate\/koa.*origins/],
       ['a path without a leading slash', () => websocket('chat', {}, echo), /@wsgate\/koa.*path/],
       ['a missing handler', () => websocket('/x', {}, undefined as never), /@wsgate\/koa.*handler/],
+      [
+        'a ws setting that decides the handshake',
+        () => websocket({ ws: { verifyClient: () => true } as never }, echo),
+        /@wsgate\/koa: option `ws.verifyClient` is not supported/,
+      ],
     ];
     it.each(cases)('%s', (_name, create, message) => {
       expect(create).toThrow(TypeError);
