@@ -81,7 +81,8 @@ export function renderErrors(): string {
     const headers = Object.entries(entry.headers)
       .map(([name, value]) => `\`${name}: ${value}\``)
       .join(', ');
-    return `| \`${code}\` | ${entry.status} | ${entry.title} | ${headers || '—'} | ${entry.fault} | ${entry.reference} |`;
+    const status = 'statusRange' in entry ? entry.statusRange : entry.status;
+    return `| \`${code}\` | ${status} | ${entry.title} | ${headers || '—'} | ${entry.fault} | ${entry.reference} |`;
   });
   return [
     '# Error codes',
@@ -90,7 +91,9 @@ export function renderErrors(): string {
     '',
     'Every rejection carries one of these codes in its body (`code`) and in the log record. Checks run',
     'in this order; the first failing one decides. Mandatory headers are sent with the values shown',
-    'unless the application gave its own.',
+    'unless the application gave its own. A response the application writes to a handshake itself',
+    '(auth middleware, a rate limiter, a redirect) is sent as written and logged with the code of its',
+    'status; a status range (`3xx`) marks such a code.',
     '',
     '| code | status | title | mandatory headers | fault | reference |',
     '|---|---|---|---|---|---|',

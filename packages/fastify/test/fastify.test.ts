@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fastifyWebsocket from '@fastify/websocket';
 import {
   buildRequest,
@@ -272,10 +273,8 @@ describe('@wsgate/fastify', () => {
       [{ protocols: ['bad token'] }, /^@wsgate\/fastify: option `protocols`/],
       [{ plainRequests: 'maybe' }, /^@wsgate\/fastify: option `plainRequests`/],
       [{ unknownThing: true }, /^@wsgate\/fastify: option `unknownThing`/],
-      [
-        { websocket: { options: { verifyClient: () => true } } },
-        /^@wsgate\/fastify: option `websocket.options.verifyClient`/,
-      ],
+      [{ ws: { verifyClient: () => true } }, /^@wsgate\/fastify: option `ws.verifyClient`/],
+      [{ websocket: { options: {} } }, /^@wsgate\/fastify: option `websocket.options` moved to `ws`/],
     ])('plugin options %j', async (options, message) => {
       const app = Fastify();
       apps.push(app);
@@ -290,14 +289,41 @@ describe('@wsgate/fastify', () => {
         app.get('/ws', { websocket: true, config: { wsgate: { requireProtocol: true } } }, () => {}),
       ).toThrow(/^@wsgate\/fastify: option `requireProtocol`/);
     });
+  });
 
-    it('registering @fastify/websocket as well', async () => {
-      const app = Fastify();
-      apps.push(app);
-      await app.register(fastifyWebsocket);
-      await expect(app.register(wsgate).ready()).rejects.toThrow(
-        /^@wsgate\/fastify: @fastify\/websocket is already registered/,
-      );
-    });
+  it('shares @fastify/websocket registered by another plugin, and leaves that plugin’s routes alone', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyWebsocket);
+    // Another library's endpoint, registered before wsgate: @fastify/websocket's own behaviour.
+    app.get('/graphql', { websocket: true }, (socket) => socket.send('other library'));
+    await app.register(wsgate, { origins: '*' });
+    // One registered after wsgate opts out with `config.wsgate: false`.
+    app.get('/legacy', { websocket: true, config: { wsgate: false } }, (socket) => socket.send('legacy'));
+    app.get('/chat', { websocket: true, config: { wsgate: { protocols: ['chat'] } } }, (socket) =>
+      socket.send(`chat ${socket.protocol}`),
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const other = await connectWs(`${base}/graphql`, ['graphql-transport-ws']);
+    expect(other).toMatchObject({ kind: 'open', protocol: 'graphql-transport-ws' });
+    if (other.kind === 'open') {
+      expect(await other.next()).toBe('other library');
+      await closeWs(other.ws);
+    }
+    const legacy = await connectWs(`${base}/legacy`);
+    expect(legacy.kind).toBe('open');
+    if (legacy.kind === 'open') await closeWs(legacy.ws);
+    expect(await connectWs(`${base}/chat`, ['nope'])).toMatchObject({ kind: 'rejected', status: 400 });
+    const chat = await connectWs(`${base}/chat`, ['nope', 'chat']);
+    expect(chat).toMatchObject({ kind: 'open', protocol: 'chat' });
+    if (chat.kind === 'open') {
+      expect(await chat.next()).toBe('chat chat');
+      await closeWs(chat.ws);
+    }
+    const nobody = await connectWs(`${base}/nobody`);
+    expect(nobody).toMatchObject({ kind: 'rejected', status: 404 });
+    if (nobody.kind === 'rejected')
+      expect(JSON.parse(nobody.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
   });
 });
