@@ -56,6 +56,7 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
   it.each([
     ['leaf only (intermediate missing)', 'tls-incomplete-chain', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', true, () => pki.leaf],
     ['a CA the client does not trust (no --ca)', 'tls-unknown-ca', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', false, () => pki.fullChain],
+    ['the chain up to an untrusted root (no --ca)', 'tls-unknown-ca', 'SELF_SIGNED_CERT_IN_CHAIN', false, () => pki.fullChain + pki.rootCert],
     ['a self-signed leaf', 'tls-self-signed', 'DEPTH_ZERO_SELF_SIGNED_CERT', true, () => pki.selfSigned],
     ['an expired leaf', 'tls-cert-expired', 'CERT_HAS_EXPIRED', true, () => pki.leafExpired + pki.intermediateCert],
     ['a leaf not valid yet', 'tls-cert-not-yet-valid', 'CERT_NOT_YET_VALID', true, () => pki.leafNotYetValid + pki.intermediateCert],

@@ -20,6 +20,13 @@ export interface Target {
 
 /** Checks the URL and splits it into a {@link Target}. */
 export function checkUrl(text: string): StageOutcome<Target> {
+  if (!text.includes('://')) {
+    return failed({
+      cause: 'url-invalid',
+      detail: `${JSON.stringify(text)} has no scheme`,
+      fix: `Write the whole URL: ws://${text} or wss://${text}.`,
+    });
+  }
   let url: URL;
   try {
     url = new URL(text);
