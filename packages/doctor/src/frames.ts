@@ -4,7 +4,7 @@
  * bounded output; the doctor itself always sends uncompressed frames, which RFC 7692 allows.
  */
 import { randomBytes } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 
 /** Opcodes used here. */
 export const OPCODES = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
@@ -91,5 +91,7 @@ export function parseFrame(bytes: Buffer, deflate: boolean): ParseResult {
 export function inflateMessage(payload: Buffer): Buffer {
   return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), {
     maxOutputLength: MAX_FRAME_PAYLOAD,
+    // The message ends at a sync flush, not at the end of a deflate stream.
+    finishFlush: constants.Z_SYNC_FLUSH,
   });
 }

@@ -65,6 +65,7 @@ export async function readHead(inbox: Inbox, timeoutMs: number): Promise<ReadHea
       return { kind: 'not-http', preview: preview(bytes), bytes: Buffer.from(bytes.subarray(0, 64)) };
     }
     const end = headEnd(bytes);
+    if (end && end.index > MAX_HEAD_BYTES) return { kind: 'too-large', preview: preview(bytes) };
     if (end) {
       const head = parseHead(inbox.take(end.index + end.length).toString('latin1'));
       if (!head)

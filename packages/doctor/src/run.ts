@@ -26,6 +26,9 @@ import { connectTcp } from './stages/tcp.js';
 import { handshakeTls } from './stages/tls.js';
 import { checkUrl, type Target } from './stages/url.js';
 
+/** The most a comparison probe waits for its answer. */
+const PROBE_TIMEOUT_MS = 2000;
+
 class Run {
   private readonly results = new Map<StageName, StageResult>();
   constructor(private readonly url: string) {}
@@ -95,7 +98,12 @@ export async function runDoctor(options: DoctorOptions): Promise<Report> {
   if (!addresses) return run.report();
   const tcp = run.record('tcp', await connectTcp(addresses, target.port, options.timeoutMs));
   if (!tcp) return run.report();
-  const where: ProbeTarget = { target, address: tcp.address, timeoutMs: options.timeoutMs };
+  // Probes only explain: they get a shorter bound than the main run.
+  const where: ProbeTarget = {
+    target,
+    address: tcp.address,
+    timeoutMs: Math.min(options.timeoutMs, PROBE_TIMEOUT_MS),
+  };
   const init: HandshakeRequestInit = {
     path: target.path,
     hostHeader: target.hostHeader,

@@ -2,14 +2,14 @@
  * The url, dns and tcp stages, and the scheme/port mismatches the later stages find: the CLI run as
  * a user runs it, against loopback servers only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctor } from './cli.js';
 import { createPki, hasOpenssl, type Pki } from './pki.js';
-import { listen, rawServer, type Running } from './servers.js';
+import { listen, type Running, rawServer } from './servers.js';
 
 const running: Running[] = [];
 afterAll(async () => {
@@ -31,7 +31,11 @@ describe('url stage', () => {
 
   it('https:// instead of wss://: url-scheme, with the wss:// URL to use', async () => {
     const { code, report } = await doctor('https://example.invalid/chat');
-    expect(report).toMatchObject({ stage: 'url', cause: 'url-scheme', fix: 'Use wss://example.invalid/chat.' });
+    expect(report).toMatchObject({
+      stage: 'url',
+      cause: 'url-scheme',
+      fix: 'Use wss://example.invalid/chat.',
+    });
     expect(code).toBe(3);
     expect(report.stages.slice(1).every((s) => s.status === 'not reached')).toBe(true);
   });
@@ -90,7 +94,9 @@ describe('tcp stage', () => {
         ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+      port = await new Promise<number>((resolve) =>
+        child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       for (let i = 0; i < 6; i++) {
         const socket = connect({ host: '127.0.0.1', port });
@@ -122,14 +128,22 @@ describe.skipIf(!hasOpenssl())('scheme and port disagree (found from what the se
   it('ws:// to a TLS port: url-ws-to-tls-port, exit 3', async () => {
     const port = await track(listen(createTlsServer({ key: pki.leafKey, cert: pki.fullChain })));
     const { code, report } = await doctor(`ws://localhost:${port}/`);
-    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'url', cause: 'url-ws-to-tls-port', exitCode: 3 });
+    expect(report, JSON.stringify(report)).toMatchObject({
+      stage: 'url',
+      cause: 'url-ws-to-tls-port',
+      exitCode: 3,
+    });
     expect(code).toBe(3);
   });
 
   it('wss:// to a plain HTTP port: url-wss-to-plain-port, exit 3', async () => {
     const port = await track(listen(createHttpServer((_req, res) => res.end('plain'))));
     const { code, report } = await doctor(`wss://localhost:${port}/`);
-    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'url', cause: 'url-wss-to-plain-port', exitCode: 3 });
+    expect(report, JSON.stringify(report)).toMatchObject({
+      stage: 'url',
+      cause: 'url-wss-to-plain-port',
+      exitCode: 3,
+    });
     expect(code).toBe(3);
     expect(report.stages.find((s) => s.name === 'tls')?.status).toBe('failed');
   });

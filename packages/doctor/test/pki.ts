@@ -88,7 +88,8 @@ function stamp(date: Date): string {
 /** Makes the whole set in a temp directory. */
 export function createPki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'wsgate-doctor-pki-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const run = (...args: string[]) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   writeFileSync(join(dir, 'openssl.cnf'), CONFIG);
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '1000\n');
@@ -96,26 +97,109 @@ export function createPki(): Pki {
     run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
   }
   run(
-    'req', '-x509', '-new', '-key', 'root.key', '-subj', '/CN=wsgate doctor test root CA', '-days', '2',
-    '-config', 'openssl.cnf', '-extensions', 'root', '-out', 'root.pem',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'root.key',
+    '-subj',
+    '/CN=wsgate doctor test root CA',
+    '-days',
+    '2',
+    '-config',
+    'openssl.cnf',
+    '-extensions',
+    'root',
+    '-out',
+    'root.pem',
   );
-  const sign = (csrSubject: string, key: string, out: string, extensions: string, ca: string, start: Date, end: Date) => {
+  const sign = (
+    csrSubject: string,
+    key: string,
+    out: string,
+    extensions: string,
+    ca: string,
+    start: Date,
+    end: Date,
+  ) => {
     run('req', '-new', '-key', key, '-subj', csrSubject, '-config', 'openssl.cnf', '-out', `${out}.csr`);
     run(
-      'ca', '-batch', '-config', 'openssl.cnf', '-cert', `${ca}.pem`, '-keyfile', `${ca}.key`, '-in', `${out}.csr`,
-      '-out', `${out}.pem`, '-extensions', extensions, '-startdate', stamp(start), '-enddate', stamp(end), '-notext',
+      'ca',
+      '-batch',
+      '-config',
+      'openssl.cnf',
+      '-cert',
+      `${ca}.pem`,
+      '-keyfile',
+      `${ca}.key`,
+      '-in',
+      `${out}.csr`,
+      '-out',
+      `${out}.pem`,
+      '-extensions',
+      extensions,
+      '-startdate',
+      stamp(start),
+      '-enddate',
+      stamp(end),
+      '-notext',
     );
   };
   const day = 86_400_000;
   const now = Date.now();
-  sign('/CN=wsgate doctor test intermediate CA', 'intermediate.key', 'intermediate', 'intermediate', 'root', new Date(now - day), new Date(now + 2 * day));
+  sign(
+    '/CN=wsgate doctor test intermediate CA',
+    'intermediate.key',
+    'intermediate',
+    'intermediate',
+    'root',
+    new Date(now - day),
+    new Date(now + 2 * day),
+  );
   sign('/CN=localhost', 'leaf.key', 'leaf', 'leaf', 'intermediate', new Date(now - day), new Date(now + day));
-  sign('/CN=localhost', 'leaf.key', 'expired', 'leaf', 'intermediate', new Date(now - 40 * day), new Date(now - 10 * day));
-  sign('/CN=localhost', 'leaf.key', 'future', 'leaf', 'intermediate', new Date(now + 10 * day), new Date(now + 40 * day));
-  sign('/CN=other.example', 'leaf.key', 'wrong-name', 'wrong_name', 'intermediate', new Date(now - day), new Date(now + day));
+  sign(
+    '/CN=localhost',
+    'leaf.key',
+    'expired',
+    'leaf',
+    'intermediate',
+    new Date(now - 40 * day),
+    new Date(now - 10 * day),
+  );
+  sign(
+    '/CN=localhost',
+    'leaf.key',
+    'future',
+    'leaf',
+    'intermediate',
+    new Date(now + 10 * day),
+    new Date(now + 40 * day),
+  );
+  sign(
+    '/CN=other.example',
+    'leaf.key',
+    'wrong-name',
+    'wrong_name',
+    'intermediate',
+    new Date(now - day),
+    new Date(now + day),
+  );
   run(
-    'req', '-x509', '-new', '-key', 'leaf.key', '-subj', '/CN=localhost', '-days', '1',
-    '-config', 'openssl.cnf', '-extensions', 'self_signed', '-out', 'self-signed.pem',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'leaf.key',
+    '-subj',
+    '/CN=localhost',
+    '-days',
+    '1',
+    '-config',
+    'openssl.cnf',
+    '-extensions',
+    'self_signed',
+    '-out',
+    'self-signed.pem',
   );
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   const leaf = read('leaf.pem');

@@ -3,8 +3,8 @@
  * `close()` leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 
 /** A listening server and how to stop it. */
 export interface Running {
@@ -65,15 +65,14 @@ export function requestHeader(head: string, name: string): string | undefined {
 
 /** The right Sec-WebSocket-Accept for a key. */
 export function acceptFor(key: string): string {
-  return createHash('sha1')
-    .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-    .digest('base64');
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 }
 
 /** A raw HTTP response. */
 export function response(status: string, headers: Record<string, string>, body = ''): string {
   const lines = [`HTTP/1.1 ${status}`];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  if (!('Content-Length' in headers) && !status.startsWith('101')) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  if (!('Content-Length' in headers) && !status.startsWith('101'))
+    lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { doctor, evidenceOf } from './cli.js';
 import { createPki, hasOpenssl, type Pki } from './pki.js';
-import { listen, rawServer, type Running } from './servers.js';
+import { listen, type Running, rawServer } from './servers.js';
 
 // Certificates come from the openssl CLI; without it there is nothing to serve.
 describe.skipIf(!hasOpenssl())('tls stage', () => {
@@ -54,13 +54,49 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
   });
 
   it.each([
-    ['leaf only (intermediate missing)', 'tls-incomplete-chain', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', true, () => pki.leaf],
-    ['a CA the client does not trust (no --ca)', 'tls-unknown-ca', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', false, () => pki.fullChain],
-    ['the chain up to an untrusted root (no --ca)', 'tls-unknown-ca', 'SELF_SIGNED_CERT_IN_CHAIN', false, () => pki.fullChain + pki.rootCert],
+    [
+      'leaf only (intermediate missing)',
+      'tls-incomplete-chain',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      true,
+      () => pki.leaf,
+    ],
+    [
+      'a CA the client does not trust (no --ca)',
+      'tls-unknown-ca',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      false,
+      () => pki.fullChain,
+    ],
+    [
+      'the chain up to an untrusted root (no --ca)',
+      'tls-unknown-ca',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      false,
+      () => pki.fullChain + pki.rootCert,
+    ],
     ['a self-signed leaf', 'tls-self-signed', 'DEPTH_ZERO_SELF_SIGNED_CERT', true, () => pki.selfSigned],
-    ['an expired leaf', 'tls-cert-expired', 'CERT_HAS_EXPIRED', true, () => pki.leafExpired + pki.intermediateCert],
-    ['a leaf not valid yet', 'tls-cert-not-yet-valid', 'CERT_NOT_YET_VALID', true, () => pki.leafNotYetValid + pki.intermediateCert],
-    ['a leaf for another name', 'tls-name-mismatch', 'ERR_TLS_CERT_ALTNAME_INVALID', true, () => pki.leafWrongName + pki.intermediateCert],
+    [
+      'an expired leaf',
+      'tls-cert-expired',
+      'CERT_HAS_EXPIRED',
+      true,
+      () => pki.leafExpired + pki.intermediateCert,
+    ],
+    [
+      'a leaf not valid yet',
+      'tls-cert-not-yet-valid',
+      'CERT_NOT_YET_VALID',
+      true,
+      () => pki.leafNotYetValid + pki.intermediateCert,
+    ],
+    [
+      'a leaf for another name',
+      'tls-name-mismatch',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      true,
+      () => pki.leafWrongName + pki.intermediateCert,
+    ],
   ])('%s → %s (%s)', async (_name, cause, verifyError, withCa, cert) => {
     const port = await tlsServer({ key: pki.leafKey, cert: cert() });
     const args = [`wss://localhost:${port}/`, ...(withCa ? ['--ca', pki.rootFile] : [])];
@@ -80,7 +116,13 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
   });
 
   it('no shared TLS version (the server speaks TLS 1.1 at most, Node clients 1.2 at least)', async () => {
-    const port = await tlsServer({ key: pki.leafKey, cert: pki.fullChain, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    const port = await tlsServer({
+      key: pki.leafKey,
+      cert: pki.fullChain,
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
     const { code, report } = await doctor(`wss://localhost:${port}/`, '--ca', pki.rootFile);
     expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-no-shared-version' });
     expect(code).toBe(6);
@@ -88,7 +130,12 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
 
   it('no shared cipher: handshake_failure', async () => {
     // An EC key with RSA-only suites and TLS 1.2 only: the server has nothing to offer.
-    const port = await tlsServer({ key: pki.leafKey, cert: pki.fullChain, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
+    const port = await tlsServer({
+      key: pki.leafKey,
+      cert: pki.fullChain,
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
+    });
     const { code, report } = await doctor(`wss://localhost:${port}/`, '--ca', pki.rootFile);
     expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-handshake-failure' });
     expect(code).toBe(6);
