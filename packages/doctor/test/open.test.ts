@@ -6,9 +6,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { doctor, evidenceOf } from './cli.js';
-import { acceptFor, listen, type Running, rawHttpServer, requestHeader } from './servers.js';
+import { acceptFor, echo, listen, listenWs, type Running, rawHttpServer, requestHeader } from './servers.js';
 
 const running: Running[] = [];
 afterAll(async () => {
@@ -83,11 +82,8 @@ describe('handshake stage', () => {
   });
 
   it('ws echoing no subprotocol for the one offered: handshake-subprotocol-not-echoed', async () => {
-    const http = createHttpServer();
-    const wss = new WebSocketServer({ server: http, handleProtocols: () => false });
-    const server = await listen(http);
-    running.push({ port: server.port, close: async () => (wss.close(), server.close()) });
-    const { code, report } = await doctor(`ws://127.0.0.1:${server.port}/`, '--protocol', 'chat.v1');
+    const port = await track(listenWs(createHttpServer(), { handleProtocols: () => false }));
+    const { code, report } = await doctor(`ws://127.0.0.1:${port}/`, '--protocol', 'chat.v1');
     expect(report).toMatchObject({ stage: 'handshake', cause: 'handshake-subprotocol-not-echoed' });
     expect(code).toBe(8);
   });
@@ -104,12 +100,8 @@ describe('handshake stage', () => {
 
 describe('open stage', () => {
   it('closed right after the 101 with 1008: open-closed with the code and reason', async () => {
-    const http = createHttpServer();
-    const wss = new WebSocketServer({ server: http });
-    wss.on('connection', (ws) => ws.close(1008, 'policy'));
-    const server = await listen(http);
-    running.push({ port: server.port, close: async () => (wss.close(), server.close()) });
-    const { code, report } = await doctor(`ws://127.0.0.1:${server.port}/`);
+    const port = await track(listenWs(createHttpServer(), {}, (ws) => ws.close(1008, 'policy')));
+    const { code, report } = await doctor(`ws://127.0.0.1:${port}/`);
     expect(report, JSON.stringify(report)).toMatchObject({
       stage: 'open',
       cause: 'open-closed',
@@ -137,13 +129,10 @@ describe('open stage', () => {
 
   describe('--idle', () => {
     it('a proxy that drops connections idle for 1 s: open-idle-closed after about a second', async () => {
-      const http = createHttpServer();
-      const wss = new WebSocketServer({ server: http });
-      const backend = await listen(http);
-      running.push({ port: backend.port, close: async () => (wss.close(), backend.close()) });
+      const backendPort = await track(listenWs(createHttpServer(), {}, echo));
       // A TCP proxy with an idle timeout, the way nginx applies proxy_read_timeout.
       const proxy = createServer((client) => {
-        const upstream = connect({ host: '127.0.0.1', port: backend.port });
+        const upstream = connect({ host: '127.0.0.1', port: backendPort });
         client.pipe(upstream).pipe(client);
         const drop = () => {
           client.destroy();
@@ -173,11 +162,8 @@ describe('open stage', () => {
     });
 
     it('a healthy server survives the idle wait', async () => {
-      const http = createHttpServer();
-      const wss = new WebSocketServer({ server: http });
-      const server = await listen(http);
-      running.push({ port: server.port, close: async () => (wss.close(), server.close()) });
-      const { code, report } = await doctor(`ws://127.0.0.1:${server.port}/`, '--idle', '0.5');
+      const port = await track(listenWs(createHttpServer(), {}, echo));
+      const { code, report } = await doctor(`ws://127.0.0.1:${port}/`, '--idle', '0.5');
       expect(report.ok, JSON.stringify(report)).toBe(true);
       expect(code).toBe(0);
       expect(evidenceOf(report, 'open').idleSeconds).toBeGreaterThan(0);

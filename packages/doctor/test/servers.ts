@@ -3,8 +3,10 @@
  * `close()` leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 /** A listening server and how to stop it. */
 export interface Running {
@@ -75,4 +77,27 @@ export function response(status: string, headers: Record<string, string>, body =
   if (!('Content-Length' in headers) && !status.startsWith('101'))
     lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** An http(s) server with a `ws` server on it, listening; `close()` stops both. */
+export async function listenWs(
+  server: HttpServer,
+  options: Omit<ServerOptions, 'server'> = {},
+  onConnection: (ws: WebSocket) => void = () => {},
+): Promise<Running> {
+  const wss = new WebSocketServer({ ...options, server });
+  wss.on('connection', onConnection);
+  const running = await listen(server);
+  return {
+    port: running.port,
+    close: async () => {
+      wss.close();
+      await running.close();
+    },
+  };
+}
+
+/** Echoes every message back as it came (text or binary). */
+export function echo(ws: WebSocket): void {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 }

@@ -6,10 +6,9 @@
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { doctor, evidenceOf } from './cli.js';
 import { createPki, hasOpenssl, type Pki } from './pki.js';
-import { listen, type Running, rawServer } from './servers.js';
+import { echo, listen, listenWs, type Running, rawServer } from './servers.js';
 
 // Certificates come from the openssl CLI; without it there is nothing to serve.
 describe.skipIf(!hasOpenssl())('tls stage', () => {
@@ -32,11 +31,8 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
 
   /** An https server with a ws echo endpoint. */
   const wssServer = async (cert: string) => {
-    const https = createHttpsServer({ key: pki.leafKey, cert });
-    const wss = new WebSocketServer({ server: https });
-    wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, { binary })));
-    const server = await listen(https);
-    running.push({ port: server.port, close: async () => (wss.close(), server.close()) });
+    const server = await listenWs(createHttpsServer({ key: pki.leafKey, cert }), {}, echo);
+    running.push(server);
     return server.port;
   };
 
