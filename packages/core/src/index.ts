@@ -82,6 +82,24 @@ export {
   selectSubprotocol,
 } from './subprotocols.js';
 export {
+  type CertificateInfo,
+  type CertificateMaterial,
+  checkCertificate,
+  EXPIRY_WARNING_DAYS,
+  explainTlsClientError,
+  splitPem,
+  TLS_CERTIFICATE_MESSAGE,
+  TLS_CLIENT_ERROR_MESSAGE,
+  type TlsCertificateCheck,
+  type TlsCertificateCode,
+  type TlsCertificateFinding,
+  type TlsClientErrorCause,
+  type TlsClientErrorCode,
+  type TlsRecord,
+  type WatchTlsOptions,
+  watchTlsServer,
+} from './tls.js';
+export {
   attachUpgradeDispatch,
   type CompleteUpgrade,
   completeUpgrade,

@@ -14,6 +14,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import { catalog, type HandshakeErrorCode } from './catalog.js';
 import { HandshakeError } from './errors.js';
 import { type AcceptDecision, createGate, type Gate, type RejectDecision } from './gate.js';
@@ -21,6 +22,7 @@ import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js
 import { guardSocket, writeRawResponse } from './node.js';
 import { type HandshakeRequest, pathOf, readRequest } from './request.js';
 import type { HttpResponse } from './response.js';
+import { watchTlsServer } from './tls.js';
 import { prepareForWs } from './ws-glue.js';
 
 const kUpgrade = Symbol.for('@wsgate/core.upgrade');
@@ -98,6 +100,8 @@ export function attachUpgradeDispatch(server: Server, gate?: Gate<never>): void 
     );
   }
   if (gate) dispatcher.gates.add(gate);
+  if (gate && server instanceof TlsServer)
+    watchTlsServer(server, { logger: gate.options.logger, framework: gate.framework });
 }
 
 /** Whether the dispatcher is installed on `server`. */

@@ -18,13 +18,34 @@ describe('parseOptions', () => {
 
   it('reads every option, repeatable ones in order', () => {
     const options = parseOptions(
-      ['wss://x.test/a', '--protocol', 'a', '--protocol', 'b', '--header', 'X-A: 1', '--header', 'Cookie: s=1', '--origin', 'https://x.test', '--timeout', '2.5', '--idle', '70', '--insecure', '--json'],
+      [
+        'wss://x.test/a',
+        '--protocol',
+        'a',
+        '--protocol',
+        'b',
+        '--header',
+        'X-A: 1',
+        '--header',
+        'Cookie: s=1',
+        '--origin',
+        'https://x.test',
+        '--timeout',
+        '2.5',
+        '--idle',
+        '70',
+        '--insecure',
+        '--json',
+      ],
       noFile,
     );
     expect(options).toMatchObject({
       url: 'wss://x.test/a',
       protocols: ['a', 'b'],
-      headers: [['X-A', '1'], ['Cookie', 's=1']],
+      headers: [
+        ['X-A', '1'],
+        ['Cookie', 's=1'],
+      ],
       origin: 'https://x.test',
       timeoutMs: 2500,
       idleMs: 70_000,
@@ -51,7 +72,9 @@ describe('parseOptions', () => {
   });
 
   it('--ca must hold a PEM certificate', () => {
-    expect(() => parseOptions(['ws://a', '--ca', 'key.pem'], () => 'not a certificate')).toThrow('--ca key.pem: no PEM');
+    expect(() => parseOptions(['ws://a', '--ca', 'key.pem'], () => 'not a certificate')).toThrow(
+      '--ca key.pem: no PEM',
+    );
   });
 
   it('the CLI exits 2 on bad input, with the message and the usage on stderr', async () => {
@@ -65,15 +88,17 @@ describe('parseOptions', () => {
 
 describe('server bytes are parsed in bounded, linear time', () => {
   it('parseHead: status line, headers as sent; not HTTP is undefined', () => {
-    expect(parseHead('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX:  a : b \r\n\r\n')).toEqual({
-      version: 'HTTP/1.1',
-      status: 101,
-      reason: 'Switching Protocols',
-      rawHeaders: [
-        ['Upgrade', 'websocket'],
-        ['X', 'a : b'],
-      ],
-    });
+    expect(parseHead('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX:  a : b \r\n\r\n')).toEqual(
+      {
+        version: 'HTTP/1.1',
+        status: 101,
+        reason: 'Switching Protocols',
+        rawHeaders: [
+          ['Upgrade', 'websocket'],
+          ['X', 'a : b'],
+        ],
+      },
+    );
     expect(parseHead('SSH-2.0-OpenSSH\r\n')).toBeUndefined();
     expect(parseHead('HTTP/1.1 1x1 Nope\r\n')).toBeUndefined();
   });
@@ -82,7 +107,10 @@ describe('server bytes are parsed in bounded, linear time', () => {
     const nasty = `HTTP/1.1 200 ${' '.repeat(200_000)}\r\n${'a:'.repeat(100_000)}\r\n${' :'.repeat(100_000)}`;
     const started = performance.now();
     parseHead(nasty);
-    fingerprint({ version: 'HTTP/1.1', status: 502, reason: '', rawHeaders: [['Server', 'x'.repeat(100_000)]] }, '<'.repeat(200_000));
+    fingerprint(
+      { version: 'HTTP/1.1', status: 502, reason: '', rawHeaders: [['Server', 'x'.repeat(100_000)]] },
+      '<'.repeat(200_000),
+    );
     htmlTitle('<title'.repeat(100_000));
     // Generous: linear code takes milliseconds; a backtracking regex would take minutes.
     expect(performance.now() - started).toBeLessThan(2000);
@@ -98,14 +126,20 @@ describe('server bytes are parsed in bounded, linear time', () => {
     huge[1] = 127;
     huge.writeBigUInt64BE(BigInt(MAX_FRAME_PAYLOAD + 1), 2);
     expect(parseFrame(huge, false)).toMatchObject({ kind: 'invalid' });
-    expect(parseFrame(Buffer.from([0x83, 0x00]), false)).toMatchObject({ kind: 'invalid', reason: 'reserved opcode 3' });
+    expect(parseFrame(Buffer.from([0x83, 0x00]), false)).toMatchObject({
+      kind: 'invalid',
+      reason: 'reserved opcode 3',
+    });
     expect(parseFrame(Buffer.from([0xc1, 0x00]), false)).toMatchObject({ kind: 'invalid' });
     expect(parseFrame(Buffer.from([0xc1, 0x00]), true)).toMatchObject({ kind: 'frame' });
   });
 });
 
 describe("wsgate's rejection bodies", () => {
-  const error = new HandshakeError('SUBPROTOCOL_UNSUPPORTED', { detail: 'offered chat.v9', supported: ['chat.v2'] });
+  const error = new HandshakeError('SUBPROTOCOL_UNSUPPORTED', {
+    detail: 'offered chat.v9',
+    supported: ['chat.v2'],
+  });
 
   it.each([
     ['application/problem+json', undefined],
@@ -126,7 +160,12 @@ describe("wsgate's rejection bodies", () => {
   });
 
   it('JSON that is not a wsgate problem is not read as one', () => {
-    const head = { version: 'HTTP/1.1', status: 400, reason: '', rawHeaders: [['Content-Type', 'application/json']] as const };
+    const head = {
+      version: 'HTTP/1.1',
+      status: 400,
+      reason: '',
+      rawHeaders: [['Content-Type', 'application/json']] as const,
+    };
     expect(readWsgateProblem(head, '{"code":"X","type":"about:blank"}')).toBeUndefined();
     expect(readWsgateProblem(head, '[1,2]')).toBeUndefined();
   });
