@@ -17,13 +17,13 @@ export interface DoctorOptions {
   readonly origin?: string | undefined;
   /** PEM text of extra CAs to trust (`--ca FILE`). */
   readonly ca?: string | undefined;
-  /** Go on after a certificate problem (`--insecure`); the problem is still reported. */
+  /** Go on after a certificate problem (`--insecure`); the problem is still reported. @default false */
   readonly insecure: boolean;
-  /** Bound of each network step, in milliseconds (`--timeout SECONDS`). */
+  /** Bound of each network step, in milliseconds (`--timeout SECONDS`). @default 10000 */
   readonly timeoutMs: number;
-  /** How long to stay idle after the round trip, in milliseconds (`--idle SECONDS`); 0: no wait. */
+  /** How long to stay idle after the round trip, in milliseconds (`--idle SECONDS`); 0: no wait. @default 0 */
   readonly idleMs: number;
-  /** Print one JSON object instead of the readable report. */
+  /** Print one JSON object instead of the readable report. @default false */
   readonly json: boolean;
 }
 
@@ -50,7 +50,14 @@ const DEFAULT_TIMEOUT_S = 10;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Parses `argv` (without node and the script); returns `'help'` for `--help`. */
+/**
+ * Parses `argv` (without node and the script); returns `'help'` for `--help`.
+ *
+ * @example
+ * ```ts
+ * parseOptions(['wss://example.com/chat', '--protocol', 'chat.v2', '--timeout', '5']);
+ * ```
+ */
 export function parseOptions(argv: readonly string[], readFile = readFileText): DoctorOptions | 'help' {
   let parsed: ReturnType<typeof parse>;
   try {

@@ -89,7 +89,15 @@ class Run {
   }
 }
 
-/** Runs every stage against `options.url` and returns the report (it never throws for network faults). */
+/**
+ * Runs every stage against `options.url` and returns the report (it never throws for network faults).
+ *
+ * @example
+ * ```ts
+ * const options = parseOptions(['ws://127.0.0.1:3000/chat']);
+ * if (options !== 'help') console.log((await runDoctor(options)).cause);
+ * ```
+ */
 export async function runDoctor(options: DoctorOptions): Promise<Report> {
   const run = new Run(options.url);
   const target = run.record('url', checkUrl(options.url));

@@ -2,10 +2,10 @@
  * Local servers built to fail in one way each: on 127.0.0.1, port 0, every socket tracked so that
  * `close()` leaves nothing behind.
  */
-import { createHash } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
+import { computeAcceptKey } from '@wsgate/core';
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 /** A listening server and how to stop it. */

@@ -1,0 +1,88 @@
+/**
+ * @wsgate/doctor against real nginx in front of the Express reference app: the WebSocket-ready
+ * config passes every stage; the config with only `proxy_http_version 1.1` gets wsgate's 426 read
+ * back by the doctor; nginx's own 502 page (app stopped) is named; the 1 s proxy_read_timeout is
+ * found by --idle. The CLI is run as a user runs it and checked through --json and its exit code.
+ */
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { frameworks, type RunningApp, root, startApp } from '../src/apps.js';
+import { describeWith } from '../src/binaries.js';
+import { type RunningProxy, startNginx } from '../src/proxies.js';
+
+interface DoctorRun {
+  readonly code: number;
+  readonly report: Record<string, unknown> & { stages: Array<Record<string, unknown>> };
+}
+
+/** `wsgate-doctor ...args --json`, through tsx so the source is tested. */
+function doctor(...args: string[]): Promise<DoctorRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', `${root}packages/doctor/src/bin.ts`, ...args, '--json'],
+      { cwd: `${root}packages/doctor`, timeout: 60_000 },
+      (error, stdout) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, report: JSON.parse(stdout) as DoctorRun['report'] });
+      },
+    );
+  });
+}
+
+const express = frameworks().find((framework) => framework.name === 'express');
+
+describeWith(['nginx'], '@wsgate/doctor through real nginx', ({ nginx }) => {
+  let app: RunningApp;
+  let stopped: RunningApp;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    if (!express) throw new Error('examples/express is missing');
+    app = await startApp(express);
+    // A second app, stopped at once: nginx in front of it has no upstream and answers 502 itself.
+    stopped = await startApp(express);
+    await stopped.close();
+    proxy = await startNginx(nginx, [
+      { config: 'nginx-websocket.conf', values: { BACKEND: app.address } },
+      { config: 'nginx-http11-only.conf', values: { BACKEND: app.address } },
+      { config: 'nginx-short-timeout.conf', values: { BACKEND: app.address } },
+      { config: 'nginx-default.conf', values: { BACKEND: stopped.address } },
+    ]);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await app?.close();
+  });
+
+  const url = (config: string, path: string) => `ws://127.0.0.1:${proxy.port(config)}${path}`;
+
+  it('the WebSocket-ready config: every stage passes, exit 0', async () => {
+    const { code, report } = await doctor(url('nginx-websocket.conf', '/echo'));
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(code).toBe(0);
+  });
+
+  it("only proxy_http_version 1.1: the doctor reads wsgate's UPGRADE_HEADERS_STRIPPED and its nginx hint", async () => {
+    const { code, report } = await doctor(url('nginx-http11-only.conf', '/echo'));
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'http', cause: 'http-wsgate-rejection' });
+    expect(code).toBe(7);
+    const http = report.stages.find((stage) => stage.name === 'http')?.evidence as Record<string, unknown>;
+    expect(http.wsgate).toMatchObject({ code: 'UPGRADE_HEADERS_STRIPPED' });
+    expect(report.fix).toContain('proxy_set_header Upgrade $http_upgrade;');
+  });
+
+  it("the app is down: nginx's own 502 page → http-proxy-error naming nginx", async () => {
+    const { code, report } = await doctor(url('nginx-default.conf', '/echo'));
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'http', cause: 'http-proxy-error' });
+    expect(code).toBe(7);
+    const http = report.stages.find((stage) => stage.name === 'http')?.evidence as Record<string, unknown>;
+    expect(http.server).toMatchObject({ product: 'nginx' });
+  });
+
+  it('proxy_read_timeout 1s: --idle finds the connection closed while idle', async () => {
+    const { code, report } = await doctor(url('nginx-short-timeout.conf', '/echo'), '--idle', '5');
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'open', cause: 'open-idle-closed' });
+    expect(code).toBe(9);
+  });
+});
