@@ -65,10 +65,8 @@ export function requestHeader(head: string, name: string): string | undefined {
   return undefined;
 }
 
-/** The right Sec-WebSocket-Accept for a key. */
-export function acceptFor(key: string): string {
-  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-}
+/** The right Sec-WebSocket-Accept for a key (core's, so the doctor's own is checked against it). */
+export const acceptFor = computeAcceptKey;
 
 /** A raw HTTP response. */
 export function response(status: string, headers: Record<string, string>, body = ''): string {
