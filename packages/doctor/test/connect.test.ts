@@ -9,18 +9,9 @@ import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctor } from './cli.js';
 import { createPki, hasOpenssl, type Pki } from './pki.js';
-import { listen, type Running, rawServer } from './servers.js';
+import { closeAfterAll, listen, rawServer } from './servers.js';
 
-const running: Running[] = [];
-afterAll(async () => {
-  for (const server of running) await server.close();
-});
-
-async function track(server: Promise<Running>): Promise<number> {
-  const started = await server;
-  running.push(started);
-  return started.port;
-}
+const track = closeAfterAll();
 
 describe('url stage', () => {
   it('not a URL: url-invalid, exit 3', async () => {

@@ -7,20 +7,11 @@ import { createServer } from 'node:http';
 import { HandshakeError, RequestHeaders, renderRejection } from '@wsgate/core';
 import { websocket } from '@wsgate/express';
 import express from 'express';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { doctor, evidenceOf } from './cli.js';
-import { listen, type Running, rawHttpServer, rawServer, response } from './servers.js';
+import { closeAfterAll, listen, rawHttpServer, rawServer, response } from './servers.js';
 
-const running: Running[] = [];
-afterAll(async () => {
-  for (const server of running) await server.close();
-});
-
-async function track(server: Promise<Running>): Promise<number> {
-  const started = await server;
-  running.push(started);
-  return started.port;
-}
+const track = closeAfterAll();
 
 /** A raw server that answers every handshake with the same bytes. */
 const answering = (bytes: string) =>

@@ -5,20 +5,11 @@
  */
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { doctor, evidenceOf } from './cli.js';
-import { acceptFor, echo, listen, listenWs, type Running, rawHttpServer, requestHeader } from './servers.js';
+import { acceptFor, closeAfterAll, echo, listen, listenWs, rawHttpServer, requestHeader } from './servers.js';
 
-const running: Running[] = [];
-afterAll(async () => {
-  for (const server of running) await server.close();
-});
-
-async function track(server: Promise<Running>): Promise<number> {
-  const started = await server;
-  running.push(started);
-  return started.port;
-}
+const track = closeAfterAll();
 
 /** A raw server answering with a 101 built from the request's key, changed by `edit`; then `after`. */
 function switching(

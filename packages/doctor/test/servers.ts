@@ -6,6 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import { computeAcceptKey } from '@wsgate/core';
+import { afterAll } from 'vitest';
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 /** A listening server and how to stop it. */
@@ -98,4 +99,20 @@ export async function listenWs(
 /** Echoes every message back as it came (text or binary). */
 export function echo(ws: WebSocket): void {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+/**
+ * Registers an afterAll that closes every server handed to the returned function, which resolves
+ * with the server's port.
+ */
+export function closeAfterAll(): (server: Promise<Running> | Running) => Promise<number> {
+  const running: Running[] = [];
+  afterAll(async () => {
+    for (const server of running) await server.close();
+  });
+  return async (server) => {
+    const started = await server;
+    running.push(started);
+    return started.port;
+  };
 }

@@ -111,36 +111,24 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
     expect(evidenceOf(report, 'tls').ignored).toMatchObject({ cause: 'tls-self-signed' });
   });
 
-  it('no shared TLS version (the server speaks TLS 1.1 at most, Node clients 1.2 at least)', async () => {
-    const port = await tlsServer({
-      key: pki.leafKey,
-      cert: pki.fullChain,
-      minVersion: 'TLSv1',
-      maxVersion: 'TLSv1.1',
-      ciphers: 'DEFAULT@SECLEVEL=0',
-    });
-    const { code, report } = await doctor(`wss://localhost:${port}/`, '--ca', pki.rootFile);
-    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-no-shared-version' });
-    expect(code).toBe(6);
-  });
-
-  it('no shared cipher: handshake_failure', async () => {
+  it.each([
+    // The server speaks TLS 1.1 at most; Node's client 1.2 at least.
+    [
+      'no shared TLS version',
+      { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+      'tls-no-shared-version',
+    ],
     // An EC key with RSA-only suites and TLS 1.2 only: the server has nothing to offer.
-    const port = await tlsServer({
-      key: pki.leafKey,
-      cert: pki.fullChain,
-      maxVersion: 'TLSv1.2',
-      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
-    });
+    [
+      'no shared cipher',
+      { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' },
+      'tls-handshake-failure',
+    ],
+    ['ALPN h2 only (http/1.1 refused)', { ALPNProtocols: ['h2'] }, 'tls-alpn-h2-only'],
+  ] as const)('%s → %s', async (_name, options, cause) => {
+    const port = await tlsServer({ key: pki.leafKey, cert: pki.fullChain, ...options } as TlsOptions);
     const { code, report } = await doctor(`wss://localhost:${port}/`, '--ca', pki.rootFile);
-    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-handshake-failure' });
-    expect(code).toBe(6);
-  });
-
-  it('ALPN h2 only: the server refuses http/1.1', async () => {
-    const port = await tlsServer({ key: pki.leafKey, cert: pki.fullChain, ALPNProtocols: ['h2'] });
-    const { code, report } = await doctor(`wss://localhost:${port}/`, '--ca', pki.rootFile);
-    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-alpn-h2-only' });
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause });
     expect(code).toBe(6);
   });
 
