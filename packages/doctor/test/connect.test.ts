@@ -42,6 +42,15 @@ describe('dns stage', () => {
   });
 });
 
+describe('dns stage: a name getaddrinfo refuses', () => {
+  it('over 253 characters (RFC 1035): dns-failed with the resolver code', async () => {
+    const name = `${`${'a'.repeat(60)}.`.repeat(5)}invalid`;
+    const { code, report } = await doctor(`ws://${name}/`, '--timeout', '5');
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'dns', cause: 'dns-failed' });
+    expect(code).toBe(4);
+  });
+});
+
 describe('tcp stage', () => {
   it('a closed port: tcp-refused, exit 5', async () => {
     const server = await rawServer(() => {});

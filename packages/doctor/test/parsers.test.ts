@@ -170,3 +170,21 @@ describe("wsgate's rejection bodies", () => {
     expect(readWsgateProblem(head, '[1,2]')).toBeUndefined();
   });
 });
+
+describe('causes no loopback server can produce', () => {
+  it('a resolver that never answers: dns-timeout after --timeout', async () => {
+    const { resolveHost } = await import('../src/stages/dns.js');
+    const outcome = await resolveHost('example.test', 50, () => new Promise(() => {}));
+    expect(outcome).toMatchObject({ ok: false, failure: { cause: 'dns-timeout' } });
+  });
+
+  it.each([
+    ['EHOSTUNREACH', 'tcp-unreachable'],
+    ['ENETUNREACH', 'tcp-unreachable'],
+    ['ETIMEDOUT', 'tcp-timeout'],
+    ['EADDRNOTAVAIL', 'tcp-failed'],
+  ])('connect error %s → %s', async (code, cause) => {
+    const { connectError } = await import('../src/stages/tcp.js');
+    expect(connectError(Object.assign(new Error(code), { code }), '192.0.2.1:80').cause).toBe(cause);
+  });
+});

@@ -140,6 +140,15 @@ describe.skipIf(!hasOpenssl())('tls stage', () => {
     expect(code).toBe(6);
   });
 
+  it('a port whose server speaks first (an SSH banner): tls-failed, not TLS', async () => {
+    const server = await rawServer((socket) => socket.write('SSH-2.0-OpenSSH_9.2\r\n'));
+    running.push(server);
+    const { code, report } = await doctor(`wss://localhost:${server.port}/`);
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-failed' });
+    expect(report.detail).toContain('spoke first');
+    expect(code).toBe(6);
+  });
+
   it('a port that closes on the ClientHello: tls-closed', async () => {
     const server = await rawServer((socket) => socket.once('data', () => socket.end()));
     running.push(server);

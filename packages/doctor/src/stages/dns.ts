@@ -4,8 +4,18 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { failed, passed, type StageOutcome } from './outcome.js';
 
-/** Resolves `host` to its addresses, in the resolver's order. */
-export async function resolveHost(host: string, timeoutMs: number): Promise<StageOutcome<LookupAddress[]>> {
+/** The resolver: Node's `dns.promises.lookup` with `all: true`. */
+export type Lookup = (host: string, options: { all: true; verbatim: true }) => Promise<LookupAddress[]>;
+
+/**
+ * Resolves `host` to its addresses, in the resolver's order. `lookup` is replaceable so that a
+ * resolver that never answers can be tested without a network.
+ */
+export async function resolveHost(
+  host: string,
+  timeoutMs: number,
+  resolver: Lookup = lookup,
+): Promise<StageOutcome<LookupAddress[]>> {
   const family = isIP(host);
   if (family !== 0) return passed([{ address: host, family }], { addresses: [host], literal: true });
   const started = performance.now();
@@ -14,7 +24,7 @@ export async function resolveHost(host: string, timeoutMs: number): Promise<Stag
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
-    const result = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);
+    const result = await Promise.race([resolver(host, { all: true, verbatim: true }), timeout]);
     const ms = Math.round(performance.now() - started);
     if (result === 'timeout') {
       return failed({ cause: 'dns-timeout', detail: `no answer for ${host} within ${timeoutMs} ms` });

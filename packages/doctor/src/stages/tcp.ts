@@ -62,7 +62,8 @@ function connectOnce(address: string, port: number, timeoutMs: number): Promise<
   });
 }
 
-function connectError(error: NodeJS.ErrnoException, where: string): StageFailure {
+/** The cause of a failed connect, from its errno code. */
+export function connectError(error: NodeJS.ErrnoException, where: string): StageFailure {
   switch (error.code) {
     case 'ECONNREFUSED':
       return { cause: 'tcp-refused', detail: `${where} refused the connection (ECONNREFUSED)` };
