@@ -73,7 +73,7 @@ function details(stage: StageResult): string[] {
   const out: string[] = [];
   const chain = e.chain as CertificateSummary[] | undefined;
   if (chain) {
-    out.push(...indent('chain as the server presents it (leaf first):'));
+    out.push(...indent('chain as Node built it from what the server sent (leaf first):'));
     chain.forEach((cert, i) => {
       out.push(
         ...indent(

@@ -1,6 +1,7 @@
 /**
- * Runs the doctor the way a user does: `node` on the bin (through tsx, so the tests never run a stale
- * build), with `--json`, and returns the parsed report and the exit code.
+ * Runs the doctor the way a user does: `node` on the bin, with `--json`, and returns the parsed
+ * report and the exit code. Through tsx and the `@wsgate/source` condition, so that neither the
+ * doctor nor @wsgate/core runs from a stale build.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ export function runBin(args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', bin, ...args],
+      ['--conditions=@wsgate/source', '--import', 'tsx', bin, ...args],
       { cwd: packageDir, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

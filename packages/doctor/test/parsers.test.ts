@@ -77,6 +77,21 @@ describe('parseOptions', () => {
     );
   });
 
+  it('--help prints the usage and exits 0', async () => {
+    const { code, stdout } = await runBin(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('--idle SECONDS');
+  });
+
+  it('the readable report: one line per stage, the cause, the fix, the exit code', async () => {
+    const { code, stdout } = await runBin(['https://example.invalid/chat']);
+    expect(code).toBe(3);
+    expect(stdout).toContain('✗ url        url-scheme');
+    expect(stdout).toContain('fix: Use wss://example.invalid/chat.');
+    expect(stdout).toContain('· open       not reached');
+    expect(stdout).toContain('FAILED at url: url-scheme (exit code 3)');
+  });
+
   it('the CLI exits 2 on bad input, with the message and the usage on stderr', async () => {
     const { code, stdout, stderr } = await runBin(['ws://a', '--timeout', 'soon']);
     expect(code).toBe(2);
@@ -186,5 +201,19 @@ describe('causes no loopback server can produce', () => {
   ])('connect error %s → %s', async (code, cause) => {
     const { connectError } = await import('../src/stages/tcp.js');
     expect(connectError(Object.assign(new Error(code), { code }), '192.0.2.1:80').cause).toBe(cause);
+  });
+});
+
+describe('the cause catalog', () => {
+  it('every cause is exercised by a test of this package or the nginx end-to-end test', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { causeCodes } = await import('../src/causes.js');
+    const here = new URL('.', import.meta.url);
+    const files = readdirSync(here).filter((name) => name.endsWith('.test.ts'));
+    const text = [
+      ...files.map((name) => readFileSync(new URL(name, here), 'utf8')),
+      readFileSync(new URL('../../e2e/test/doctor.test.ts', here), 'utf8'),
+    ].join('\n');
+    expect(causeCodes.filter((code) => !text.includes(`'${code}'`))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * `upgrade` token in `Connection`, the exact `Sec-WebSocket-Accept`, a subprotocol that was offered
  * and echoed, extensions that were offered.
  */
-import { createHash } from 'node:crypto';
+import { computeAcceptKey } from '@wsgate/core';
 import { header, headerCount } from '../http-response.js';
 import type { Evidence } from '../report.js';
 import type { Switched } from './http.js';
@@ -13,15 +13,6 @@ import { failed, passed, type StageOutcome } from './outcome.js';
 export interface Negotiated {
   readonly protocol?: string | undefined;
   readonly deflate: boolean;
-}
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-/** `Sec-WebSocket-Accept` for a key (RFC 6455 §4.2.2). */
-export function expectedAccept(key: string): string {
-  return createHash('sha1')
-    .update(key + GUID)
-    .digest('base64');
 }
 
 function tokens(value: string | undefined): string[] {
@@ -41,7 +32,7 @@ export function checkSwitch(
   const accept = header(head, 'sec-websocket-accept');
   const protocol = header(head, 'sec-websocket-protocol');
   const extensions = header(head, 'sec-websocket-extensions');
-  const want = expectedAccept(request.key);
+  const want = computeAcceptKey(request.key);
   const evidence: Evidence = { upgrade, connection, accept, expectedAccept: want, protocol, extensions };
   if (!tokens(upgrade).includes('websocket')) {
     return failed({

@@ -5,6 +5,7 @@
  * then fails the stage on Node's own verdict (`authorizationError`) unless `--insecure`.
  */
 
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   checkServerIdentity,
@@ -13,6 +14,7 @@ import {
   rootCertificates,
   type TLSSocket,
 } from 'node:tls';
+import { splitPem } from '@wsgate/core';
 import type { CauseCode } from '../causes.js';
 import { Inbox } from '../inbox.js';
 import type { Evidence, StageFailure } from '../report.js';
@@ -28,6 +30,8 @@ export interface CertificateSummary {
   readonly validTo: string;
   readonly subjectAltName?: string | undefined;
   readonly selfSigned: boolean;
+  /** The certificate is one of the client's trust anchors (Node's roots, or `--ca`). */
+  readonly trusted: boolean;
   readonly fingerprint256: string;
 }
 
@@ -122,7 +126,7 @@ export function handshakeTls(
       clearTimeout(timer);
       socket.off('error', onError);
       socket.off('close', onClose);
-      const chain = chainOf(socket.getPeerCertificate(true));
+      const chain = chainOf(socket.getPeerCertificate(true), trustAnchors(options.ca));
       const evidence: Evidence = {
         protocol: socket.getProtocol(),
         cipher: socket.getCipher().name,
@@ -205,8 +209,27 @@ function handshakeFailure(error: NodeJS.ErrnoException, inbox: Inbox): StageFail
   return { cause, detail: details[cause] ?? `the TLS handshake failed: ${error.message}`, evidence };
 }
 
-/** The chain as Node reports it, leaf first (at most 10 certificates). */
-export function chainOf(leaf: DetailedPeerCertificate): CertificateSummary[] {
+/** The SHA-256 fingerprints of the certificates this run trusts. */
+function trustAnchors(ca: string | undefined): Set<string> {
+  const anchors = new Set<string>();
+  for (const pem of [...rootCertificates, ...(ca === undefined ? [] : splitPem(ca))]) {
+    try {
+      anchors.add(new X509Certificate(pem).fingerprint256);
+    } catch {
+      // A block that does not parse trusts nothing.
+    }
+  }
+  return anchors;
+}
+
+/**
+ * The chain as Node built it, leaf first (at most 10 certificates): what the server sent, completed
+ * with the trust anchor that issued its last certificate when the client has it.
+ */
+export function chainOf(
+  leaf: DetailedPeerCertificate,
+  anchors: ReadonlySet<string> = new Set(),
+): CertificateSummary[] {
   const chain: CertificateSummary[] = [];
   const seen = new Set<string>();
   let cert: DetailedPeerCertificate | undefined = leaf;
@@ -219,6 +242,7 @@ export function chainOf(leaf: DetailedPeerCertificate): CertificateSummary[] {
       validTo: new Date(cert.valid_to).toISOString(),
       ...(cert.subjectaltname ? { subjectAltName: cert.subjectaltname } : {}),
       selfSigned: cert.issuerCertificate?.fingerprint256 === cert.fingerprint256,
+      trusted: anchors.has(cert.fingerprint256),
       fingerprint256: cert.fingerprint256,
     });
     cert = cert.issuerCertificate;
