@@ -453,6 +453,47 @@ function safeLog(logger: Logger, record: TlsRecord, error: boolean, message: str
   }
 }
 
+/** The startup self-check of {@link watchTlsServer}: one record per finding, or one for its own failure. */
+function selfCheck(server: TlsServer, options: WatchTlsOptions, logger: Logger, framework: string): void {
+  try {
+    const configured = server as unknown as Partial<CertificateMaterial>;
+    const material =
+      options.certificate ??
+      (configured.cert !== undefined ? { cert: configured.cert, key: configured.key } : undefined);
+    if (!material) return;
+    const { chain, findings } = checkCertificate(material, options.now);
+    for (const finding of findings) {
+      safeLog(
+        logger,
+        {
+          event: 'tls-certificate',
+          framework,
+          code: finding.code,
+          detail: finding.detail,
+          hint: finding.hint,
+          chain,
+        },
+        finding.severity === 'error',
+        TLS_CERTIFICATE_MESSAGE,
+      );
+    }
+  } catch (error) {
+    safeLog(
+      logger,
+      {
+        event: 'tls-certificate',
+        framework,
+        code: 'TLS_CERTIFICATE_UNREADABLE',
+        detail: 'the certificate self-check failed',
+        hint: 'Pass the certificate as PEM (cert, key) or give watchTlsServer the certificate option.',
+        err: error,
+      },
+      true,
+      TLS_CERTIFICATE_MESSAGE,
+    );
+  }
+}
+
 /**
  * Watches an https/tls server for a logger, once (later calls with the same logger are no-ops, so
  * it is cheap to call per handshake): checks its certificate at once and logs one record per
@@ -474,28 +515,6 @@ export function watchTlsServer(server: TlsServer, options: WatchTlsOptions = {})
     loggers.add(logger);
     watched.set(server, loggers);
     const framework = options.framework ?? 'core';
-    const configured = server as unknown as Partial<CertificateMaterial>;
-    const material =
-      options.certificate ??
-      (configured.cert !== undefined ? { cert: configured.cert, key: configured.key } : undefined);
-    if (material) {
-      const { chain, findings } = checkCertificate(material, options.now);
-      for (const finding of findings) {
-        safeLog(
-          logger,
-          {
-            event: 'tls-certificate',
-            framework,
-            code: finding.code,
-            detail: finding.detail,
-            hint: finding.hint,
-            chain,
-          },
-          finding.severity === 'error',
-          TLS_CERTIFICATE_MESSAGE,
-        );
-      }
-    }
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       try {
         const cause = explainTlsClientError(error);
@@ -519,6 +538,7 @@ export function watchTlsServer(server: TlsServer, options: WatchTlsOptions = {})
         // Explaining an error must never become one.
       }
     });
+    selfCheck(server, options, logger, framework);
   } catch {
     // The watch is diagnostics only: nothing here may stop the server from starting.
   }

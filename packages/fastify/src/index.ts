@@ -15,6 +15,7 @@
  * - `onRequest` tells core the request's logger and id.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as TlsServer } from 'node:tls';
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket';
 import {
   checkWsSettings,
@@ -24,6 +25,7 @@ import {
   settleHandshake,
   upgradeConnectionOf,
   type WsGateOptions,
+  watchTlsServer,
   wsServerOptions,
 } from '@wsgate/core';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
@@ -108,6 +110,8 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     { ...defaults, logger: defaults.logger ?? fastify.log },
     ADAPTER,
   );
+  if (fastify.server instanceof TlsServer)
+    watchTlsServer(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
   if (typeof settings !== 'object' || settings === null) {
     throw new TypeError(`${PACKAGE}: option \`websocket\` must be an object of @fastify/websocket options`);
   }
