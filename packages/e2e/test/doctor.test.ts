@@ -20,7 +20,14 @@ function doctor(...args: string[]): Promise<DoctorRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=@wsgate/source', '--import', 'tsx', `${root}packages/doctor/src/bin.ts`, ...args, '--json'],
+      [
+        '--conditions=@wsgate/source',
+        '--import',
+        'tsx',
+        `${root}packages/doctor/src/bin.ts`,
+        ...args,
+        '--json',
+      ],
       { cwd: `${root}packages/doctor`, timeout: 60_000 },
       (error, stdout) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
