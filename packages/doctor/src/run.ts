@@ -206,6 +206,21 @@ async function explain(
       detail = `${detail}; the same handshake without Origin gets 101: the server refuses Origin ${init.origin}`;
     }
   }
+  if (status === 403) {
+    // Same-origin is the usual default (wsgate's too): the page's own origin tells policy from auth.
+    const own = `${target.secure ? 'https' : 'http'}://${target.hostHeader}`;
+    if (init.origin !== own) {
+      const probe = await handshakeProbe(where, { ...init, origin: own }, `with Origin ${own}`);
+      probes.push(probe);
+      if (probe.status === 101) {
+        detail = `${detail}; with the server's own origin ${own} it gets 101: the origin policy allows same-origin pages only`;
+        // wsgate's own hint already names the option to change; other servers get this one.
+        if (cause !== 'http-wsgate-rejection') {
+          fix = `Allow ${init.origin ?? 'the page origin'} in the server's origin list, or serve the page from ${own}.`;
+        }
+      }
+    }
+  }
   if (probes.length === 0) return { ok: false, failure };
   return {
     ok: false,

@@ -34,6 +34,10 @@ describe('wsgate behind the URL', () => {
     '/chat',
     websocket({ protocols: ['chat.v2'], origins: ['http://localhost:5173'] }, () => {}),
   );
+  app.get(
+    '/same-origin',
+    websocket({}, () => {}),
+  );
   app.get('/', (_req, res) => {
     res
       .type('html')
@@ -69,6 +73,16 @@ describe('wsgate behind the URL', () => {
     expect(http.wsgate).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED' });
     expect(report.fix).toContain('docs/errors.md#origin_not_allowed');
     expect(http.probes).toContainEqual(expect.objectContaining({ probe: 'without Origin', status: 101 }));
+  });
+
+  it("a cross-origin page on wsgate's default same-origin policy: the probe with the server's own origin gets 101", async () => {
+    const { report } = await doctor(`ws://127.0.0.1:${port}/same-origin`, '--origin', 'http://evil.example');
+    expect(evidenceOf(report, 'http').wsgate).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED' });
+    expect(evidenceOf(report, 'http').probes).toContainEqual(
+      expect.objectContaining({ probe: `with Origin http://127.0.0.1:${port}`, status: 101 }),
+    );
+    expect(report.detail).toContain('same-origin pages only');
+    expect(report.fix).toContain('docs/errors.md#origin_not_allowed');
   });
 
   it('a subprotocol wsgate does not support: the code, and the probe without --protocol', async () => {
@@ -129,7 +143,7 @@ describe('other answers', () => {
       'http-not-found',
     ],
     ['a 401', response('401 Unauthorized', { 'WWW-Authenticate': 'Bearer' }), 'http-unauthorized'],
-    ['a 403', response('403 Forbidden', {}), 'http-forbidden'],
+    ['a 403 (the probe with the own origin gets 403 too)', response('403 Forbidden', {}), 'http-forbidden'],
     [
       'a 400 from ws',
       response('400 Bad Request', { 'Content-Type': 'text/plain' }, 'Invalid Sec-WebSocket-Key header'),
