@@ -5,11 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doctor } from './cli.js';
+import { doctor, evidenceOf } from './cli.js';
 import { createPki, hasOpenssl, type Pki } from './pki.js';
-import { closeAfterAll, listen, rawServer } from './servers.js';
+import { closeAfterAll, echo, listen, listenWs, rawServer } from './servers.js';
 
 const track = closeAfterAll();
 
@@ -29,6 +30,21 @@ describe('url stage', () => {
     });
     expect(code).toBe(3);
     expect(report.stages.slice(1).every((s) => s.status === 'not reached')).toBe(true);
+  });
+});
+
+// Containers without IPv6 have no ::1 to listen on.
+const hasIpv6Loopback = Object.values(networkInterfaces()).some((list) =>
+  list?.some((i) => i.address === '::1'),
+);
+
+describe.skipIf(!hasIpv6Loopback)('IPv6 loopback', () => {
+  it('ws://[::1]:port/: every stage passes, the literal needs no lookup', async () => {
+    const port = await track(listenWs(createHttpServer(), {}, echo, '::1'));
+    const { code, report } = await doctor(`ws://[::1]:${port}/`);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(code).toBe(0);
+    expect(evidenceOf(report, 'dns')).toMatchObject({ addresses: ['::1'], literal: true });
   });
 });
 

@@ -15,8 +15,8 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1:0 and tracks sockets; `server` may be net, tls, http or https. */
-export async function listen(server: Server): Promise<Running> {
+/** Listens on 127.0.0.1:0 (or ::1) and tracks sockets; `server` may be net, tls, http or https. */
+export async function listen(server: Server, host: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<Running> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -25,7 +25,7 @@ export async function listen(server: Server): Promise<Running> {
   });
   // tls.Server reports raw sockets on 'connection' too; TLS-level errors must not crash the test.
   server.on('tlsClientError', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
     port,
@@ -83,10 +83,11 @@ export async function listenWs(
   server: HttpServer,
   options: Omit<ServerOptions, 'server'> = {},
   onConnection: (ws: WebSocket) => void = () => {},
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<Running> {
   const wss = new WebSocketServer({ ...options, server });
   wss.on('connection', onConnection);
-  const running = await listen(server);
+  const running = await listen(server, host);
   return {
     port: running.port,
     close: async () => {
