@@ -1,14 +1,13 @@
 /**
- * @wsgate/doctor against real nginx in front of the Express reference app: the WebSocket-ready
- * config passes every stage; the config with only `proxy_http_version 1.1` gets wsgate's 426 read
- * back by the doctor; nginx's own 502 page (app stopped) is named; the 1 s proxy_read_timeout is
- * found by --idle. The CLI is run as a user runs it and checked through --json and its exit code.
+ * @wsgate/doctor against real nginx and Apache httpd in front of the Express reference app: the
+ * WebSocket-ready configs pass every stage; the broken ones get wsgate's 426, read back by the
+ * doctor; nginx's own 502 page (app stopped) is named; the 1 s read timeouts are found by --idle. The CLI is run as a user runs it and checked through --json and its exit code.
  */
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { frameworks, type RunningApp, root, startApp } from '../src/apps.js';
 import { describeWith } from '../src/binaries.js';
-import { type RunningProxy, startNginx } from '../src/proxies.js';
+import { type RunningProxy, startApache, startNginx } from '../src/proxies.js';
 
 interface DoctorRun {
   readonly code: number;
@@ -89,6 +88,49 @@ describeWith(['nginx'], '@wsgate/doctor through real nginx', ({ nginx }) => {
 
   it('proxy_read_timeout 1s: --idle finds the connection closed while idle', async () => {
     const { code, report } = await doctor(url('nginx-short-timeout.conf', '/echo'), '--idle', '5');
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'open', cause: 'open-idle-closed' });
+    expect(code).toBe(9);
+  });
+});
+
+describeWith(['apache'], '@wsgate/doctor through real Apache httpd', ({ apache }) => {
+  let app: RunningApp;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    if (!express) throw new Error('examples/express is missing');
+    app = await startApp(express);
+    const values = { BACKEND: app.address };
+    proxy = await startApache(apache, [
+      { config: 'apache-upgrade.conf', values },
+      { config: 'apache-plain.conf', values },
+      { config: 'apache-short-timeout.conf', values },
+    ]);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await app?.close();
+  });
+
+  const url = (config: string, path: string) => `ws://127.0.0.1:${proxy.port(config)}${path}`;
+
+  it('ProxyPass … upgrade=websocket: every stage passes', async () => {
+    const { code, report } = await doctor(url('apache-upgrade.conf', '/echo'));
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    expect(code).toBe(0);
+  });
+
+  it('mod_proxy_http without WebSocket: wsgate names Apache in the 426 the doctor reads', async () => {
+    const { code, report } = await doctor(url('apache-plain.conf', '/echo'));
+    expect(report, JSON.stringify(report)).toMatchObject({ stage: 'http', cause: 'http-wsgate-rejection' });
+    expect(code).toBe(7);
+    const http = report.stages.find((stage) => stage.name === 'http')?.evidence as Record<string, unknown>;
+    expect(http.wsgate).toMatchObject({ code: 'UPGRADE_HEADERS_STRIPPED' });
+    expect(report.fix).toContain('upgrade=websocket');
+  });
+
+  it('Timeout 1: --idle finds the connection closed while idle', async () => {
+    const { code, report } = await doctor(url('apache-short-timeout.conf', '/echo'), '--idle', '5');
     expect(report, JSON.stringify(report)).toMatchObject({ stage: 'open', cause: 'open-idle-closed' });
     expect(code).toBe(9);
   });
