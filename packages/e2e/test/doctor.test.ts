@@ -1,12 +1,18 @@
 /**
  * @wsgate/doctor against real nginx and Apache httpd in front of the Express reference app: the
  * WebSocket-ready configs pass every stage; the broken ones get wsgate's 426, read back by the
- * doctor; nginx's own 502 page (app stopped) is named; the 1 s read timeouts are found by --idle. The CLI is run as a user runs it and checked through --json and its exit code.
+ * doctor; nginx's own 502 page (app stopped) is named; the 1 s read timeouts are found by --idle;
+ * nginx terminating TLS with the leaf alone is an incomplete chain, and ws:// to its TLS port is
+ * recognised from nginx's own 400 page. The CLI is run as a user runs it and checked through --json and its exit code.
  */
 import { execFile } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { frameworks, type RunningApp, root, startApp } from '../src/apps.js';
 import { describeWith } from '../src/binaries.js';
+import { tempDir } from '../src/peer.js';
+import { createPki, type TestPki } from '../src/pki.js';
 import { type RunningProxy, startApache, startNginx } from '../src/proxies.js';
 
 interface DoctorRun {
@@ -135,3 +141,70 @@ describeWith(['apache'], '@wsgate/doctor through real Apache httpd', ({ apache }
     expect(code).toBe(9);
   });
 });
+
+describeWith(
+  ['nginx', 'openssl'],
+  '@wsgate/doctor against wss:// terminated at real nginx',
+  ({ nginx, openssl }) => {
+    let pki: TestPki;
+    let certs: string;
+    let app: RunningApp;
+    const proxies: Record<'full' | 'leaf', RunningProxy | undefined> = { full: undefined, leaf: undefined };
+
+    beforeAll(async () => {
+      if (!express) throw new Error('examples/express is missing');
+      pki = createPki(openssl);
+      certs = tempDir('doctor-certs');
+      writeFileSync(join(certs, 'fullchain.pem'), pki.fullChain);
+      writeFileSync(join(certs, 'leaf.pem'), pki.leafCert);
+      writeFileSync(join(certs, 'root.pem'), pki.rootCert);
+      writeFileSync(join(certs, 'leaf.key'), pki.leafKey, { mode: 0o600 });
+      app = await startApp(express);
+      for (const [name, cert] of [
+        ['full', 'fullchain.pem'],
+        ['leaf', 'leaf.pem'],
+      ] as const) {
+        proxies[name] = await startNginx(nginx, [
+          {
+            config: 'nginx-tls.conf',
+            values: { BACKEND: app.address, CERT: join(certs, cert), KEY: join(certs, 'leaf.key') },
+          },
+        ]);
+      }
+    });
+    afterAll(async () => {
+      await proxies.full?.stop();
+      await proxies.leaf?.stop();
+      await app?.close();
+      if (certs) rmSync(certs, { recursive: true, force: true });
+    });
+
+    const port = (name: 'full' | 'leaf') => proxies[name]?.port('nginx-tls.conf');
+
+    it('the full chain, the root given with --ca: every stage passes', async () => {
+      const { code, report } = await doctor(
+        `wss://localhost:${port('full')}/echo`,
+        '--ca',
+        join(certs, 'root.pem'),
+      );
+      expect(report.ok, JSON.stringify(report)).toBe(true);
+      expect(code).toBe(0);
+    });
+
+    it('ssl_certificate with the leaf alone: tls-incomplete-chain', async () => {
+      const { code, report } = await doctor(
+        `wss://localhost:${port('leaf')}/echo`,
+        '--ca',
+        join(certs, 'root.pem'),
+      );
+      expect(report, JSON.stringify(report)).toMatchObject({ stage: 'tls', cause: 'tls-incomplete-chain' });
+      expect(code).toBe(6);
+    });
+
+    it("ws:// to nginx's TLS port: url-ws-to-tls-port, from nginx's own 400 page", async () => {
+      const { code, report } = await doctor(`ws://localhost:${port('full')}/echo`);
+      expect(report, JSON.stringify(report)).toMatchObject({ stage: 'url', cause: 'url-ws-to-tls-port' });
+      expect(code).toBe(3);
+    });
+  },
+);
