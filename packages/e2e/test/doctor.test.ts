@@ -13,7 +13,7 @@ import { frameworks, type RunningApp, root, startApp } from '../src/apps.js';
 import { describeWith } from '../src/binaries.js';
 import { tempDir } from '../src/peer.js';
 import { createPki, type TestPki } from '../src/pki.js';
-import { type RunningProxy, startApache, startNginx } from '../src/proxies.js';
+import { type RunningProxy, startApache, startCaddy, startHaproxy, startNginx } from '../src/proxies.js';
 
 interface DoctorRun {
   readonly code: number;
@@ -206,5 +206,43 @@ describeWith(
       expect(report, JSON.stringify(report)).toMatchObject({ stage: 'url', cause: 'url-ws-to-tls-port' });
       expect(code).toBe(3);
     });
+  },
+);
+
+describeWith(
+  ['haproxy', 'caddy'],
+  "@wsgate/doctor and HAProxy's and Caddy's own error pages",
+  ({ haproxy, caddy }) => {
+    // The app behind both proxies is stopped at once: each proxy answers the handshake itself.
+    let stopped: RunningApp;
+    const proxies: RunningProxy[] = [];
+    beforeAll(async () => {
+      if (!express) throw new Error('examples/express is missing');
+      stopped = await startApp(express);
+      await stopped.close();
+      proxies.push(await startHaproxy(haproxy, { BACKEND: stopped.address }));
+      proxies.push(await startCaddy(caddy, { BACKEND: stopped.address }));
+    });
+    afterAll(async () => {
+      for (const proxy of proxies) await proxy.stop();
+    });
+
+    it.each([
+      ['HAProxy', 0, 'haproxy.cfg', 'haproxy'],
+      ['Caddy', 1, 'Caddyfile', 'caddy'],
+    ] as const)(
+      '%s with no live backend: http-proxy-error naming it',
+      async (_name, index, config, product) => {
+        const proxy = proxies[index] as RunningProxy;
+        const { code, report } = await doctor(`ws://127.0.0.1:${proxy.port(config)}/echo`);
+        expect(report, JSON.stringify(report)).toMatchObject({ stage: 'http', cause: 'http-proxy-error' });
+        expect(code).toBe(7);
+        const http = report.stages.find((stage) => stage.name === 'http')?.evidence as Record<
+          string,
+          unknown
+        >;
+        expect(http.server).toMatchObject({ product });
+      },
+    );
   },
 );
