@@ -6,12 +6,15 @@
  *   Config files (nginx, Apache, HAProxy, Caddy) mark regions with `# #region name` … `# #endregion name`.
  *   Marker lines of other regions nested inside are left out; the code fence gets the file's language.
  * - docs/errors.md: the failure catalog table, from `@wsgate/core`'s `catalog` export.
+ * - packages/doctor/README.md: the list between `<!-- causes -->` and `<!-- /causes -->`, from
+ *   `@wsgate/doctor`'s `causes` export, with the exit code of each stage.
  *
  * `tsx scripts/docs.ts` rewrites the docs; `scripts/docs.test.ts` fails when they are stale.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { catalog, catalogCodes } from '../packages/core/src/index.js';
+import { causeCodes, causes, EXIT_CODES } from '../packages/doctor/src/index.js';
 
 export const root = new URL('..', import.meta.url).pathname;
 
@@ -102,6 +105,21 @@ export function renderErrors(): string {
   ].join('\n');
 }
 
+const CAUSES = /(<!-- causes -->\n)[\s\S]*?(<!-- \/causes -->)/;
+
+/** The doctor README's list of causes, from the `causes` catalog. */
+export function renderCauses(markdown: string): string {
+  // A list, not a table: the formatter would re-align a table and the check would see it as stale.
+  const items = causeCodes.map((code) => {
+    const cause = causes[code];
+    return `- \`${code}\` (${cause.stage}, exit ${EXIT_CODES[cause.stage]}): ${cause.meaning} **Fix:** ${cause.fix}`;
+  });
+  return markdown.replace(
+    CAUSES,
+    (_all, open: string, close: string) => `${open}\n${items.join('\n')}\n\n${close}`,
+  );
+}
+
 /** Every Markdown file the generator owns, with its expected content. */
 export function expectedDocs(): Map<string, string> {
   const docs = new Map<string, string>();
@@ -111,6 +129,8 @@ export function expectedDocs(): Map<string, string> {
     docs.set(file, renderIncludes(readFileSync(join(root, file), 'utf8')));
   }
   docs.set('docs/errors.md', renderErrors());
+  const doctorReadme = 'packages/doctor/README.md';
+  docs.set(doctorReadme, renderCauses(renderIncludes(readFileSync(join(root, doctorReadme), 'utf8'))));
   return docs;
 }
 

@@ -86,4 +86,22 @@ export {
   type SubprotocolParse,
   selectSubprotocol,
 } from './subprotocols.js';
+export {
+  type CertificateInfo,
+  type CertificateMaterial,
+  checkCertificate,
+  EXPIRY_WARNING_DAYS,
+  explainTlsClientError,
+  splitPem,
+  TLS_CERTIFICATE_MESSAGE,
+  TLS_CLIENT_ERROR_MESSAGE,
+  type TlsCertificateCheck,
+  type TlsCertificateCode,
+  type TlsCertificateFinding,
+  type TlsClientErrorCause,
+  type TlsClientErrorCode,
+  type TlsRecord,
+  type WatchTlsOptions,
+  watchTlsServer,
+} from './tls.js';
 export { checkRequest, hasWebSocketSigns } from './validate.js';

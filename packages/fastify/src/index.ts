@@ -160,7 +160,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   if (fastify.hasDecorator('wsgate')) {
     throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
   }
-  tagUpgrades(fastify.server);
+  tagUpgrades(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
   const endpoints = new Map<string, EndpointHandle<WebSocket>>();
   fastify.decorate('wsgate', { endpoints });
   fastify.decorateRequest('wsContext', null);

@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
 import {
   buildRequest,
@@ -325,5 +329,55 @@ describe('@wsgate/fastify', () => {
     expect(nobody).toMatchObject({ kind: 'rejected', status: 404 });
     if (nobody.kind === 'rejected')
       expect(JSON.parse(nobody.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+  });
+});
+
+describe('https', () => {
+  // A throwaway self-signed certificate from the openssl CLI; without it there is nothing to serve.
+  const openssl = (() => {
+    try {
+      execFileSync('openssl', ['version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!openssl)('checks the certificate at registration and logs it through fastify.log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-fastify-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'key.pem',
+          '-out',
+          'cert.pem',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost',
+          '-days',
+          '1',
+        ],
+        { cwd: dir, stdio: 'ignore' },
+      );
+      const logs = captureLogs();
+      const https = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+      await appWith({}, { loggerInstance: logs.logger, https } as FastifyServerOptions);
+      expect(logs.records.find((r) => r.event === 'tls-certificate')).toMatchObject({
+        code: 'TLS_CERTIFICATE_SELF_SIGNED',
+        framework: 'fastify',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

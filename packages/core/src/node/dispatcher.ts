@@ -19,11 +19,13 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import { HandshakeError } from '../errors.js';
 import { createGate, type Gate, type RejectDecision } from '../gate.js';
 import type { Logger } from '../logging.js';
 import { pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
+import { watchTlsServer } from '../tls.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
 import { UpgradeResponse } from './upgrade-response.js';
@@ -116,6 +118,7 @@ export function attachUpgradeDispatch(
 ): void {
   const state = stateOf(server);
   if (options.gate) state.gates.add(options.gate);
+  watchIfTls(server, options.settings?.logger ?? options.gate?.options.logger, options.gate?.framework);
   if (options.settings) {
     state.settings = { ...state.settings, ...definedOnly(options.settings) };
     if (options.settings.leave !== undefined) state.leave = compileLeave(options.settings.leave);
@@ -140,7 +143,11 @@ export function attachUpgradeDispatch(
  * adapter's hooks find its socket, head and arrival time with {@link upgradeConnectionOf}
  * and its endpoints claim it with {@link claimUpgrade}. Idempotent.
  */
-export function tagUpgrades(server: HttpServer): void {
+export function tagUpgrades(
+  server: HttpServer,
+  options: { readonly logger?: Logger | undefined; readonly framework?: string | undefined } = {},
+): void {
+  watchIfTls(server, options.logger, options.framework);
   const state = stateOf(server);
   if (state.tagging) return;
   if (state.listening) {
@@ -154,6 +161,11 @@ export function tagUpgrades(server: HttpServer): void {
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
   });
+}
+
+/** On an https server: the certificate self-check and `tlsClientError` records (once per logger). */
+function watchIfTls(server: HttpServer, logger: Logger | undefined, framework: string | undefined): void {
+  if (server instanceof TlsServer) watchTlsServer(server, { logger, framework });
 }
 
 /** Whether a framework plugin routes `server`'s upgrades ({@link tagUpgrades}). */
