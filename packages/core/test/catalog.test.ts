@@ -4,7 +4,7 @@ import { catalog, catalogCodes, codeForStatus, isCatalogCode, requiredHeadersFor
 const UPGRADE = { Upgrade: 'websocket', Connection: 'Upgrade' };
 const VERSION = { ...UPGRADE, 'Sec-WebSocket-Version': '13' };
 
-/** shared/HANDSHAKE.md §2, row by row, in check order: code, status, must-have headers. */
+/** The catalog (docs/errors.md, docs/design.md "The catalog"), row by row, in check order: code, status, must-have headers. */
 const spec: ReadonlyArray<readonly [code: string, status: number, headers: Record<string, string>]> = [
   ['METHOD_NOT_ALLOWED', 405, { Allow: 'GET' }],
   ['HTTP_VERSION_TOO_OLD', 426, UPGRADE],
@@ -54,7 +54,7 @@ const SERVER_FAULTS = [
 ];
 
 describe('catalog', () => {
-  it('lists exactly the codes of HANDSHAKE.md §2, in check order', () => {
+  it('lists exactly the documented codes, in check order', () => {
     expect(catalogCodes).toEqual(spec.map(([code]) => code));
   });
 
@@ -67,7 +67,7 @@ describe('catalog', () => {
     expect(entry.reference.length).toBeGreaterThan(0);
   });
 
-  it.each(spec)('%s is a server fault only when HANDSHAKE.md §2 says so', (code) => {
+  it.each(spec)('%s is a server fault only where the catalog says so', (code) => {
     const entry = catalog[code as keyof typeof catalog];
     expect(entry.fault).toBe(SERVER_FAULTS.includes(code) ? 'server' : 'client');
   });

@@ -22,7 +22,7 @@ const build: BuildApp = async (fixture) => {
     app.get(
       endpoint.path,
       websocket({ ...endpoint.options, logger: fixture.logger }, (ws, req, context) =>
-        endpoint.onOpen(ws, { user: req.res?.locals.user, context }),
+        endpoint.onOpen(ws, { user: req.res?.locals.user, context, headers: req.headers }),
       ),
     );
   }

@@ -203,7 +203,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     if (reply.statusCode === 404) {
       const response = defaultGate.render(notFound(request, connection), handshakeOf(request, connection));
       for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-      reply.code(response.status).headers(response.headers);
+      reply.code(response.status).headers({ ...response.headers, Connection: 'close' });
       return done(null, response.body);
     }
     for (const [name, value] of Object.entries(requiredHeadersFor(reply.statusCode))) {
@@ -264,8 +264,14 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
       { ...defaults, ...(hasHttpHandler ? { plainRequests: 'pass' } : {}), ...route.config?.wsgate },
       ADAPTER,
     );
-    const connections = new Set<WebSocket>();
-    endpoints.set(route.url, endpointHandle(gate as Gate<never>, connections));
+    // A route made with websocket(options, handler) carries its handle: bind it to this gate.
+    const declared = (route.config as Record<symbol, unknown> | undefined)?.[kEndpoint] as
+      | DeclaredEndpoint
+      | undefined;
+    const connections = declared?.connections ?? new Set<WebSocket>();
+    const handle = endpointHandle(gate as Gate<never>, connections);
+    declared?.bind(handle);
+    endpoints.set(route.url, handle);
     route.handler = function (this: FastifyInstance, request, reply) {
       const connection = claimUpgrade(request.raw);
       if (connection) reply.hijack();
@@ -308,6 +314,84 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     } as Handler as RouteHandlerMethod;
   });
 };
+
+const kEndpoint = Symbol.for('@wsgate/fastify.endpoint');
+
+/**
+ * Called for every accepted connection (the same shape as in the Express and Koa adapters).
+ *
+ * @param socket - The open WebSocket.
+ * @param request - The Fastify request, with whatever earlier hooks set on it.
+ * @param context - What the `beforeUpgrade` hook returned.
+ */
+export type ConnectionHandler<TContext = undefined> = (
+  this: FastifyInstance,
+  socket: WebSocket,
+  request: FastifyRequest,
+  context: TContext,
+) => void | Promise<unknown>;
+
+/** The route options {@link websocket} returns, with the endpoint's handle. */
+export interface WebSocketRoute extends EndpointHandle<WebSocket> {
+  readonly websocket: true;
+  readonly config: { readonly wsgate: WsGateOptions<FastifyRequest> };
+  readonly handler: (
+    this: FastifyInstance,
+    socket: WebSocket,
+    request: FastifyRequest,
+  ) => void | Promise<unknown>;
+}
+
+interface DeclaredEndpoint {
+  readonly connections: Set<WebSocket>;
+  bind(handle: EndpointHandle<WebSocket>): void;
+}
+
+/**
+ * A WebSocket route's options, the way the Express and Koa adapters declare an endpoint:
+ * `app.get(path, websocket(options, handler))`. The handler gets `(socket, request, context)`,
+ * `context` typed from `beforeUpgrade`; the returned object is also the endpoint's handle
+ * (`connections`, `close()`) once the route is registered. Plain `{ websocket: true }` routes work
+ * as well (their context is `request.wsContext`).
+ *
+ * @example
+ * ```ts
+ * app.get('/chat', websocket({ protocols: ['chat.v2'] }, (socket, request, context) => {
+ *   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+ * }));
+ * ```
+ */
+export function websocket<TContext = undefined>(
+  options: WsGateOptions<FastifyRequest, TContext>,
+  handler: ConnectionHandler<TContext>,
+): WebSocketRoute {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`${PACKAGE}: websocket(options, handler) needs a connection handler function`);
+  }
+  const connections = new Set<WebSocket>();
+  let bound: EndpointHandle<WebSocket> | undefined;
+  const declared: DeclaredEndpoint = {
+    connections,
+    bind: (handle) => {
+      bound = handle;
+    },
+  };
+  return {
+    websocket: true,
+    config: {
+      wsgate: options as WsGateOptions<FastifyRequest>,
+      [kEndpoint]: declared,
+    } as WebSocketRoute['config'],
+    handler(this: FastifyInstance, socket, request) {
+      return handler.call(this, socket, request, request.wsContext as TContext);
+    },
+    connections,
+    close: (closeOptions) => {
+      if (!bound) throw new Error(`${PACKAGE}: close() before the route was registered`);
+      return bound.close(closeOptions);
+    },
+  };
+}
 
 /** The tagged upgrade connection of a request no route claimed yet. */
 function unclaimed(request: FastifyRequest): UpgradeConnection | undefined {

@@ -16,7 +16,7 @@ import {
 } from '@wsgate/conformance';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HandshakeError, wsgate } from '../src/index.js';
+import { HandshakeError, websocket, wsgate } from '../src/index.js';
 
 type LogRecord = Record<string, unknown>;
 
@@ -59,6 +59,69 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 describe('@wsgate/fastify', () => {
+  it('websocket(options, handler): (socket, request, context) as in every adapter, and a handle that drains', async () => {
+    const app = await appWith({ origins: '*' });
+    const chat = websocket(
+      { beforeUpgrade: (request) => ({ id: request.id }) },
+      (socket, request, context) => {
+        socket.send(JSON.stringify({ same: context.id === request.id }));
+      },
+    );
+    app.get('/typed', chat);
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/typed`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(JSON.parse(await outcome.next())).toEqual({ same: true });
+    expect(chat.connections.size).toBe(1);
+    expect(app.wsgate.endpoints.get('/typed')?.connections.size).toBe(1);
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await chat.close();
+    expect(await closed).toBe(1001);
+    const refused = await connectWs(`ws://127.0.0.1:${port}/typed`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected') {
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    }
+  });
+
+  it('logs the client address Fastify trusts (request.ip, trustProxy) and compares origins with its host and scheme', async () => {
+    for (const trustProxy of [true, false]) {
+      const logs = captureLogs();
+      const app = await appWith({ logger: logs.logger }, { trustProxy });
+      app.get('/chat', { websocket: true }, (socket) => socket.close());
+      const port = await listen(app);
+      const proxied = {
+        'X-Forwarded-For': '203.0.113.9',
+        'X-Forwarded-Host': 'app.example',
+        'X-Forwarded-Proto': 'https',
+        Origin: 'https://app.example',
+      };
+      const response = await sendRaw(
+        port,
+        buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+      );
+      expect(response.status).toBe(trustProxy ? 101 : 403);
+      const record = await waitForRecord(logs.records, (r) => r.path === '/chat');
+      expect(record.remoteAddress).toBe(trustProxy ? '203.0.113.9' : '127.0.0.1');
+      expect(record.peerAddress).toBe(trustProxy ? '127.0.0.1' : undefined);
+    }
+  });
+
+  it('answers an upgrade to a path no route serves with ENDPOINT_NOT_FOUND, a real response that closes', async () => {
+    const logs = captureLogs();
+    const app = await appWith({ logger: logs.logger });
+    app.get('/health', async () => 'ok');
+    const port = await listen(app);
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+    const response = await sendRaw(port, buildRequest({ path: '/nowhere', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(response.headers.connection).toBe('close');
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    await waitForRecord(logs.records, (r) => r.path === '/nowhere' && r.code === 'ENDPOINT_NOT_FOUND');
+  });
+
   it('keeps the HTTP handler of a route that also has a wsHandler', async () => {
     const app = await appWith({ origins: '*' });
     app.route({
