@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
-import { websocket } from '@wsgate/express';
+import { websocket, wsgate } from '@wsgate/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -43,13 +43,17 @@ function requireUser(req: Request, res: Response, next: NextFunction): void {
 /** Builds the reference app; `logger` receives one record per handshake. */
 export function createApp(logger: Logger): express.Express {
   const app = express();
+  // #region wsgate
+  // First: wsgate owns every upgrade from the first request, and every endpoint logs here.
+  app.use(wsgate({ logger }));
+  // #endregion wsgate
 
   app.get('/health', (_req, res) => {
     res.send('ok');
   });
 
   // #region endpoints
-  app.get('/echo', websocket({ origins: '*', perMessageDeflate: true, logger }, echo));
+  app.get('/echo', websocket({ origins: '*', perMessageDeflate: true }, echo));
 
   app.get(
     '/chat',
@@ -58,7 +62,6 @@ export function createApp(logger: Logger): express.Express {
         protocols: ['chat.v2', 'chat.v1'],
         requireProtocol: true,
         origins: ['http://localhost:5173'],
-        logger,
       },
       echo,
     ),
@@ -67,7 +70,7 @@ export function createApp(logger: Logger): express.Express {
   app.get(
     '/private',
     requireUser,
-    websocket({ logger }, (ws, req) => ws.send(JSON.stringify(req.user))),
+    websocket({}, (ws, req) => ws.send(JSON.stringify(req.user))),
   );
   // #endregion endpoints
 

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { wsgate } from '@wsgate/fastify';
+import { websocket, wsgate } from '@wsgate/fastify';
 import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -53,26 +53,26 @@ export async function createApp(logger: Logger, https?: StartOptions['https']) {
   app.get('/health', async () => 'ok');
 
   // #region endpoints
-  app.get('/echo', { websocket: true, config: { wsgate: { origins: '*', perMessageDeflate: true } } }, echo);
+  // websocket(options, handler) declares a route as in the Express and Koa adapters; a plain
+  // `{ websocket: true, config: { wsgate: options } }` route works too.
+  app.get('/echo', websocket({ origins: '*', perMessageDeflate: true }, echo));
 
   app.get(
     '/chat',
-    {
-      websocket: true,
-      config: {
-        wsgate: {
-          protocols: ['chat.v2', 'chat.v1'],
-          requireProtocol: true,
-          origins: ['http://localhost:5173'],
-        },
+    websocket(
+      {
+        protocols: ['chat.v2', 'chat.v1'],
+        requireProtocol: true,
+        origins: ['http://localhost:5173'],
       },
-    },
-    echo,
+      echo,
+    ),
   );
 
-  app.get('/private', { websocket: true, onRequest: requireUser }, (socket, request) =>
-    socket.send(JSON.stringify(request.user)),
-  );
+  app.get('/private', {
+    ...websocket({}, (socket, request) => socket.send(JSON.stringify(request.user))),
+    onRequest: requireUser,
+  });
   // #endregion endpoints
 
   return app;

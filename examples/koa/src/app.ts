@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
 import Router from '@koa/router';
-import { websocket } from '@wsgate/koa';
+import { websocket, wsgate } from '@wsgate/koa';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -41,13 +41,17 @@ async function requireUser(ctx: Context, next: Next): Promise<void> {
 export function createApp(logger: Logger): Koa {
   const app = new Koa();
   const router = new Router();
+  // #region wsgate
+  // First: wsgate owns every upgrade from the first request, and every endpoint logs here.
+  app.use(wsgate({ logger }));
+  // #endregion wsgate
 
   router.get('/health', (ctx) => {
     ctx.body = 'ok';
   });
 
   // #region endpoints
-  app.use(websocket('/echo', { origins: '*', perMessageDeflate: true, logger }, echo));
+  app.use(websocket('/echo', { origins: '*', perMessageDeflate: true }, echo));
 
   app.use(
     websocket(
@@ -56,7 +60,6 @@ export function createApp(logger: Logger): Koa {
         protocols: ['chat.v2', 'chat.v1'],
         requireProtocol: true,
         origins: ['http://localhost:5173'],
-        logger,
       },
       echo,
     ),
@@ -66,7 +69,7 @@ export function createApp(logger: Logger): Koa {
   router.get(
     '/private',
     requireUser,
-    websocket({ logger }, (ws, ctx) => ws.send(JSON.stringify(ctx.state.user))),
+    websocket({}, (ws, ctx) => ws.send(JSON.stringify(ctx.state.user))),
   );
   // #endregion endpoints
 
