@@ -329,17 +329,13 @@ export type ConnectionHandler<TContext = undefined> = (
   socket: WebSocket,
   request: FastifyRequest,
   context: TContext,
-) => void | Promise<unknown>;
+) => unknown;
 
 /** The route options {@link websocket} returns, with the endpoint's handle. */
 export interface WebSocketRoute extends EndpointHandle<WebSocket> {
   readonly websocket: true;
   readonly config: { readonly wsgate: WsGateOptions<FastifyRequest> };
-  readonly handler: (
-    this: FastifyInstance,
-    socket: WebSocket,
-    request: FastifyRequest,
-  ) => void | Promise<unknown>;
+  readonly handler: (this: FastifyInstance, socket: WebSocket, request: FastifyRequest) => unknown;
 }
 
 interface DeclaredEndpoint {
