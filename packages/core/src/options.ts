@@ -99,6 +99,14 @@ export interface WsGateOptions<TRequest = unknown, TContext = unknown> {
    */
   readonly logger?: Logger | undefined;
   /**
+   * Heartbeat: the interval, in milliseconds, at which an open connection is pinged. A peer that
+   * sends nothing (no pong, no message) for one interval after a ping is terminated, so a dead
+   * peer is gone within about two intervals. The default stays below the common proxy idle
+   * timeouts (nginx's `proxy_read_timeout` and AWS ALB's are 60 s). `false` turns it off.
+   * @default 30000
+   */
+  readonly heartbeatMs?: number | false | undefined;
+  /**
    * Hide the `detail` of server faults from clients (codes stay).
    * @default process.env.NODE_ENV === 'production'
    */
@@ -118,6 +126,7 @@ export interface ResolvedOptions<TRequest> {
   readonly plainRequests: 'reject' | 'pass';
   readonly logger: Logger | undefined;
   readonly production: boolean;
+  readonly heartbeatMs: number | false;
 }
 
 const KNOWN = new Set([
@@ -132,6 +141,7 @@ const KNOWN = new Set([
   'plainRequests',
   'logger',
   'production',
+  'heartbeatMs',
 ]);
 
 /**
@@ -225,6 +235,7 @@ export function resolveOptions<TRequest>(
     plainRequests: oneOf('plainRequests', options.plainRequests, ['reject', 'pass'], 'reject'),
     logger,
     production: bool('production', options.production, process.env.NODE_ENV === 'production'),
+    heartbeatMs: heartbeat(options.heartbeatMs, fail),
   };
 }
 
@@ -256,4 +267,16 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] as number;
+}
+
+/** The default heartbeat interval: below nginx's and AWS ALB's 60 s idle timeouts. */
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+
+function heartbeat(value: unknown, fail: (option: string, message: string) => never): number | false {
+  if (value === undefined) return DEFAULT_HEARTBEAT_MS;
+  if (value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    fail('heartbeatMs', 'must be a whole number of milliseconds (1 or more) or false');
+  }
+  return value as number;
 }
