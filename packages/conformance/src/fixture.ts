@@ -107,6 +107,8 @@ export function fixtureEndpoints(slowHook: Latch): EndpointSpec[] {
       onOpen: echo,
     },
     { path: '/same-origin', options: {}, onOpen: echo },
+    { path: '/limited', options: { origins: '*', maxConnections: 1 }, onOpen: echo },
+    { path: '/per-client', options: { origins: '*', maxConnectionsPerClient: 1 }, onOpen: echo },
     // A short heartbeat, so that the suite sees a silent peer terminated and a live one kept.
     { path: '/heartbeat', options: { origins: '*', heartbeatMs: HEARTBEAT_TEST_MS }, onOpen: echo },
     {

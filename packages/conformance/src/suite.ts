@@ -320,6 +320,35 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
         expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
       });
 
+      it.each([
+        ['/limited', 503, 'TOO_MANY_CONNECTIONS'],
+        ['/per-client', 429, 'CLIENT_CONNECTION_LIMIT'],
+      ] as const)(
+        '%s: refuses a connection beyond the limit with %i %s, and admits again after a close',
+        async (path, status, code) => {
+          const first = await connectWs(url(path));
+          expect(first.kind).toBe('open');
+          if (first.kind !== 'open') return;
+          const refused = await connectWs(url(path));
+          expect(refused).toMatchObject({ kind: 'rejected', status });
+          if (refused.kind === 'rejected') {
+            expect(refused.headers['retry-after']).toBe('5');
+            expect(JSON.parse(refused.body)).toMatchObject({ code });
+          }
+          expect(await logs.find((r) => r.path === path && r.code === code)).toMatchObject({
+            status,
+            level: 30,
+          });
+          await closeWs(first.ws);
+          // Released on close: the next connection is admitted.
+          await waitFor(async () => {
+            const next = await connectWs(url(path));
+            if (next.kind === 'open') await closeWs(next.ws);
+            return next.kind === 'open';
+          }, 'the limit to be released');
+        },
+      );
+
       it('heartbeat: keeps a peer that answers pings, terminates one that stays silent', async () => {
         const live = await connectWs(url('/heartbeat'));
         expect(live.kind).toBe('open');

@@ -198,6 +198,14 @@ export const catalog = {
     fault: 'client',
     reference: 'RFC 9110 §15.6.4, §10.2.3',
   },
+  CLIENT_CONNECTION_LIMIT: {
+    status: 429,
+    title: 'This client has too many open connections',
+    headers: { 'Retry-After': '5' },
+    hint: 'Close connections this client no longer needs, or raise `maxConnectionsPerClient`.',
+    fault: 'client',
+    reference: 'RFC 6585 §4; RFC 9110 §10.2.3',
+  },
   SERVER_SHUTTING_DOWN: {
     status: 503,
     title: 'The server is shutting down',

@@ -107,6 +107,18 @@ export interface WsGateOptions<TRequest = unknown, TContext = unknown> {
    */
   readonly heartbeatMs?: number | false | undefined;
   /**
+   * The most open connections this endpoint holds; a handshake beyond it gets
+   * `503 TOO_MANY_CONNECTIONS` with `Retry-After`. Counted from the 101 to the close.
+   * @default no limit
+   */
+  readonly maxConnections?: number | undefined;
+  /**
+   * The most open connections one client address (the framework's client IP) holds on this
+   * endpoint; beyond it, `429 CLIENT_CONNECTION_LIMIT` with `Retry-After`.
+   * @default no limit
+   */
+  readonly maxConnectionsPerClient?: number | undefined;
+  /**
    * Hide the `detail` of server faults from clients (codes stay).
    * @default process.env.NODE_ENV === 'production'
    */
@@ -127,6 +139,8 @@ export interface ResolvedOptions<TRequest> {
   readonly logger: Logger | undefined;
   readonly production: boolean;
   readonly heartbeatMs: number | false;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
 }
 
 const KNOWN = new Set([
@@ -142,6 +156,8 @@ const KNOWN = new Set([
   'logger',
   'production',
   'heartbeatMs',
+  'maxConnections',
+  'maxConnectionsPerClient',
 ]);
 
 /**
@@ -236,6 +252,8 @@ export function resolveOptions<TRequest>(
     logger,
     production: bool('production', options.production, process.env.NODE_ENV === 'production'),
     heartbeatMs: heartbeat(options.heartbeatMs, fail),
+    maxConnections: limit('maxConnections', options.maxConnections, fail),
+    maxConnectionsPerClient: limit('maxConnectionsPerClient', options.maxConnectionsPerClient, fail),
   };
 }
 
@@ -277,6 +295,14 @@ function heartbeat(value: unknown, fail: (option: string, message: string) => ne
   if (value === false) return false;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
     fail('heartbeatMs', 'must be a whole number of milliseconds (1 or more) or false');
+  }
+  return value as number;
+}
+
+function limit(option: string, value: unknown, fail: (option: string, message: string) => never): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail(option, 'must be a whole number of connections, 1 or more');
   }
   return value as number;
 }

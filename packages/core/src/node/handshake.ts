@@ -61,7 +61,9 @@ export function completeUpgrade<TRequest, TSocket extends SupervisedWebSocket>(
 ): void {
   const { gate, req, handshake, decision, socket, startedAt, requestId, logger } = args;
   const extras = { startedAt, requestId, logger };
+  if (decision.kind === 'accept') socket.once('close', decision.release);
   if (socket.destroyed || !socket.writable || !socket.readable) {
+    if (decision.kind === 'accept') decision.release();
     socket.destroy();
     const gone = new HandshakeError('CLIENT_DISCONNECTED', {
       detail: 'the socket closed while the handshake was being checked; nothing was sent',
@@ -182,6 +184,7 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
       complete(socket);
       return;
     }
+    decision.release();
     const missing = gate.reject(
       new HandshakeError('UPGRADE_LISTENER_MISSING', {
         detail: ownsUpgrade
