@@ -85,6 +85,7 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
       expect(record).toMatchObject({
         framework,
         status: 101,
+        route: '/echo',
         msg: 'websocket handshake accepted',
         level: 30,
       });

@@ -313,6 +313,7 @@ export class Gate<TRequest = unknown> {
   #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
     return {
       path: pathOf(handshake.url),
+      route: handshake.route,
       framework: this.framework,
       arrival: handshake.arrival,
       origin: origin ?? originOf(handshake),

@@ -35,6 +35,11 @@ export interface HandshakeRecord {
   readonly code?: string | undefined;
   /** The request path (no query string: it may carry tickets). */
   readonly path: string;
+  /**
+   * The endpoint's route pattern as the framework matched it (`/rooms/:id`): a bounded value for
+   * metrics. Absent for upgrades no endpoint claimed.
+   */
+  readonly route?: string | undefined;
   /** `express`, `koa`, `fastify`, or `core`. */
   readonly framework: string;
   /** Where the request arrived: `upgrade` or `request`. */
@@ -106,6 +111,8 @@ export const CONNECTION_ERROR_MESSAGE = 'websocket connection error';
 export interface ConnectionErrorRecord {
   /** The request path of the handshake. */
   readonly path: string;
+  /** The endpoint's route pattern. */
+  readonly route?: string | undefined;
   /** `express`, `koa`, `fastify`, or `core`. */
   readonly framework: string;
   /** The peer address. */
@@ -155,6 +162,8 @@ export type ClosedBy = 'client' | 'server' | 'heartbeat' | 'drain' | 'limit';
  */
 export interface ConnectionRecord {
   readonly path: string;
+  /** The endpoint's route pattern (`/rooms/:id`). */
+  readonly route?: string | undefined;
   readonly framework: string;
   readonly remoteAddress?: string | undefined;
   readonly requestId?: string | undefined;

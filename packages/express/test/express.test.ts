@@ -41,6 +41,24 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
 }
 
 describe('@wsgate/express', () => {
+  it('logs the route pattern the framework matched, for bounded metrics', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    const rooms = express.Router();
+    rooms.get(
+      '/:id',
+      websocket({ origins: '*', logger: logs.logger }, (ws) => ws.close()),
+    );
+    app.use('/rooms', rooms);
+    const port = await listen(http.createServer(app));
+    const response = await sendRaw(port, buildRequest({ path: '/rooms/7', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(101);
+    expect(await logs.find((r) => r.path === '/rooms/7')).toMatchObject({
+      route: '/rooms/:id',
+      path: '/rooms/7',
+    });
+  });
+
   it('the endpoint handle: typed context, open connections, and close() that refuses new handshakes', async () => {
     const app = express();
     const chat = websocket(

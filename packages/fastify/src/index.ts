@@ -128,6 +128,7 @@ type Handler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyRe
 /** What Fastify resolved for a request: client address, host and scheme (its `trustProxy` applied). */
 function frameworkOf(request: FastifyRequest): FrameworkRequest {
   return {
+    route: request.routeOptions.url,
     clientAddress: request.ip,
     site: request.hostname ? { hostname: request.hostname, protocol: request.protocol } : undefined,
   };

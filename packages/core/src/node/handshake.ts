@@ -82,6 +82,7 @@ export function completeUpgrade<TRequest, TSocket extends SupervisedWebSocket>(
     // 'error', which crashes the process when nobody listens.
     const identity = {
       path: pathOf(handshake.url),
+      route: handshake.route,
       framework: gate.framework,
       remoteAddress: handshake.remoteAddress,
       requestId,
