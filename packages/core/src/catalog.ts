@@ -198,6 +198,14 @@ export const catalog = {
     fault: 'client',
     reference: 'RFC 9110 §15.6.4, §10.2.3',
   },
+  HANDSHAKE_TIMEOUT: {
+    status: 503,
+    title: 'The server did not answer the handshake in time',
+    headers: { 'Retry-After': '5' },
+    hint: 'A hook or middleware before the endpoint took longer than `handshakeTimeoutMs`: find what it waits for (a database, an auth service), or raise the bound.',
+    fault: 'server',
+    reference: 'RFC 9110 §15.6.4',
+  },
   CLIENT_CONNECTION_LIMIT: {
     status: 429,
     title: 'This client has too many open connections',

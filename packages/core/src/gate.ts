@@ -371,14 +371,32 @@ export class Gate<TRequest = unknown> {
 
   /** Runs application code; a thrown or returned HandshakeError is kept, anything else thrown becomes HOOK_FAILED. */
   async #guard<T>(run: () => T | Promise<T>): Promise<T | HandshakeError> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await run();
+      const result = run();
+      if (!(result instanceof Promise)) return result;
+      const ms = this.options.handshakeTimeoutMs;
+      const timeout = new Promise<HandshakeError>((resolve) => {
+        timer = setTimeout(
+          () =>
+            resolve(
+              new HandshakeError('HANDSHAKE_TIMEOUT', {
+                detail: `an application hook did not settle within ${ms} ms`,
+              }),
+            ),
+          ms,
+        );
+        timer.unref();
+      });
+      return await Promise.race([result, timeout]);
     } catch (error) {
       if (error instanceof HandshakeError) return error;
       return new HandshakeError('HOOK_FAILED', {
         detail: error instanceof Error ? error.message : String(error),
         cause: error,
       });
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

@@ -65,6 +65,7 @@ export {
 } from './logging.js';
 export {
   closestName,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_MS,
   type HandshakeHook,
   type HandshakeInfo,

@@ -107,6 +107,13 @@ export interface WsGateOptions<TRequest = unknown, TContext = unknown> {
    */
   readonly heartbeatMs?: number | false | undefined;
   /**
+   * How long each of the endpoint's own hooks (`beforeUpgrade`, an `origins` function,
+   * `selectProtocol`) may take before the handshake is refused with `503 HANDSHAKE_TIMEOUT` (logged at
+   * error level, the socket freed).
+   * @default 10000
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /**
    * The most open connections this endpoint holds; a handshake beyond it gets
    * `503 TOO_MANY_CONNECTIONS` with `Retry-After`. Counted from the 101 to the close.
    * @default no limit
@@ -141,6 +148,7 @@ export interface ResolvedOptions<TRequest> {
   readonly heartbeatMs: number | false;
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
+  readonly handshakeTimeoutMs: number;
 }
 
 const KNOWN = new Set([
@@ -158,6 +166,7 @@ const KNOWN = new Set([
   'heartbeatMs',
   'maxConnections',
   'maxConnectionsPerClient',
+  'handshakeTimeoutMs',
 ]);
 
 /**
@@ -253,6 +262,12 @@ export function resolveOptions<TRequest>(
     production: bool('production', options.production, process.env.NODE_ENV === 'production'),
     heartbeatMs: heartbeat(options.heartbeatMs, fail),
     maxConnections: limit('maxConnections', options.maxConnections, fail),
+    handshakeTimeoutMs: milliseconds(
+      'handshakeTimeoutMs',
+      options.handshakeTimeoutMs,
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      fail,
+    ),
     maxConnectionsPerClient: limit('maxConnectionsPerClient', options.maxConnectionsPerClient, fail),
   };
 }
@@ -303,6 +318,23 @@ function limit(option: string, value: unknown, fail: (option: string, message: s
   if (value === undefined) return Number.POSITIVE_INFINITY;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     fail(option, 'must be a whole number of connections, 1 or more');
+  }
+  return value as number;
+}
+
+/** The default bound on a handshake's hooks and on the middleware before an endpoint. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** A duration option: a whole number of milliseconds, 1 or more. */
+export function milliseconds(
+  option: string,
+  value: unknown,
+  fallback: number,
+  fail: (option: string, message: string) => never,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    fail(option, 'must be a whole number of milliseconds, 1 or more');
   }
   return value as number;
 }

@@ -224,6 +224,8 @@ const ADAPTER_CODES: HandshakeErrorCode[] = [
   'CLIENT_DISCONNECTED',
   // Decided from the endpoint's open connections: tested under "connection limits".
   'CLIENT_CONNECTION_LIMIT',
+  // A hook or middleware that never settles: tested under "deadlines" and in dispatcher.test.ts.
+  'HANDSHAKE_TIMEOUT',
   'RATE_LIMITED',
   'APPLICATION_REJECTED',
   'REDIRECTED',
@@ -613,5 +615,29 @@ describe('connection limits', () => {
     expect(() => createGate({ maxConnectionsPerClient: value as number })).toThrow(
       /option `maxConnectionsPerClient`/,
     );
+  });
+});
+
+describe('deadlines', () => {
+  it('refuses with 503 HANDSHAKE_TIMEOUT when a hook never settles, logged as a server fault', async () => {
+    const gate = createGate({ handshakeTimeoutMs: 20, beforeUpgrade: () => new Promise(() => {}) });
+    const decision = await gate.decide(request(minimalHeaders), {});
+    expect(decision).toMatchObject({ kind: 'reject', error: { code: 'HANDSHAKE_TIMEOUT', status: 503 } });
+    if (decision.kind === 'reject') expect(decision.error.isServerFault).toBe(true);
+  });
+
+  it('lets a hook that settles in time decide', async () => {
+    const gate = createGate({
+      handshakeTimeoutMs: 5_000,
+      beforeUpgrade: async () => ({ ok: true }),
+    });
+    expect(await gate.decide(request(minimalHeaders), {})).toMatchObject({
+      kind: 'accept',
+      context: { ok: true },
+    });
+  });
+
+  it.each([0, 1.5, 'soon'])('refuses %j as handshakeTimeoutMs', (value) => {
+    expect(() => createGate({ handshakeTimeoutMs: value as number })).toThrow(/option `handshakeTimeoutMs`/);
   });
 });

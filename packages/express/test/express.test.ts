@@ -41,6 +41,21 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
 }
 
 describe('@wsgate/express', () => {
+  it('keeps an open WebSocket past Node’s requestTimeout and headersTimeout', async () => {
+    const server = http.createServer(
+      { requestTimeout: 200, headersTimeout: 100, connectionsCheckingInterval: 50 },
+      echoApp(),
+    );
+    const port = await listen(server);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    // Several of Node's connection checks pass while the connection stays open and idle.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await roundTrip(outcome.ws, 'still here')).toBe('still here');
+    await closeWs(outcome.ws);
+  });
+
   it('logs the route pattern the framework matched, for bounded metrics', async () => {
     const logs = new LogCapture();
     const app = express();
