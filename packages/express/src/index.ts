@@ -12,8 +12,10 @@ import type { Server } from 'node:http';
 import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
   attachUpgradeDispatch,
+  type CloseOptions,
   checkWsSettings,
   type DispatchSettings,
+  drainServer,
   type EndpointHandle,
   endpointHandle,
   type FrameworkRequest,
@@ -111,10 +113,12 @@ export function websocket<TContext = undefined>(
   const gate = createGate<Request>(gateOptions, ADAPTER);
   checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
+  const handle = endpointHandle(gate as Gate<never>, wss.clients);
 
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     void settleHandshake<Request, WebSocket>({
       gate,
+      endpoint: handle,
       request: req,
       req,
       framework: frameworkOf(req),
@@ -125,7 +129,7 @@ export function websocket<TContext = undefined>(
       onOpen: (ws, context) => onConnection(ws, req, context as TContext),
     }).catch(next);
   };
-  return Object.assign(handler, { wss, gate }, endpointHandle(gate as Gate<never>, wss.clients));
+  return Object.assign(handler, { wss, gate }, handle);
 }
 
 /**
@@ -154,6 +158,24 @@ export function wsgate(settings: DispatchSettings = {}): RequestHandler {
     if (connection) connection.framework = frameworkOf(req as Request);
     next();
   };
+}
+
+/**
+ * Drains a server for a restart or shutdown: new handshakes get `503 SERVER_SHUTTING_DOWN` with
+ * `Retry-After`, every endpoint closes its open connections with `code` (1001 by default, 1012 for
+ * a restart), terminates those still open after `timeoutMs`, and the promise resolves once all are
+ * closed. Then call `server.close()`.
+ *
+ * @example
+ * ```ts
+ * process.once('SIGTERM', async () => {
+ *   await drain(server, { code: 1012, timeoutMs: 10_000 });
+ *   server.close();
+ * });
+ * ```
+ */
+export function drain(server: Server, options?: CloseOptions): Promise<void> {
+  return drainServer(server, options);
 }
 
 /**

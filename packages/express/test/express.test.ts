@@ -14,7 +14,7 @@ import {
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { attach, websocket, wsgate } from '../src/index.js';
+import { attach, drain, websocket, wsgate } from '../src/index.js';
 
 const servers: Array<http.Server | https.Server> = [];
 afterEach(async () => {
@@ -41,6 +41,29 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
 }
 
 describe('@wsgate/express', () => {
+  it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
+    const app = express();
+    app.use(wsgate());
+    app.get(
+      '/echo',
+      websocket({ origins: '*' }, (ws) => ws.on('message', (d) => ws.send(d))),
+    );
+    const server = http.createServer(app);
+    const port = await listen(server);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await drain(server, { code: 1012 });
+    expect(await closed).toBe(1012);
+    for (const path of ['/echo', '/nowhere']) {
+      const refused = await sendRaw(port, buildRequest({ path, host: `127.0.0.1:${port}` }));
+      expect(refused.status, path).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    }
+  });
+
   it('keeps an open WebSocket past Node’s requestTimeout and headersTimeout', async () => {
     const server = http.createServer(
       { requestTimeout: 200, headersTimeout: 100, connectionsCheckingInterval: 50 },

@@ -27,15 +27,18 @@ import {
   type WsGateOptions,
 } from '@wsgate/core';
 import {
+  type CloseOptions,
   checkWsSettings,
   claimUpgrade,
   closeAfterFlush,
+  drainServer,
   type EndpointHandle,
   endpointHandle,
   type FrameworkRequest,
   isProtocolError,
   type ReservedWsOption,
   readRequest,
+  registerEndpoint,
   settleHandshake,
   tagUpgrades,
   type UpgradeConnection,
@@ -70,7 +73,8 @@ export interface WebSocketPluginSettings {
   readonly errorHandler?: NonNullable<WebsocketPluginOptions['errorHandler']>;
   /**
    * Runs on `fastify.close()` (@fastify/websocket's `preClose`).
-   * @default closes every open connection
+   * @default drains: new handshakes get `503 SERVER_SHUTTING_DOWN`, every open connection closes
+   *   with 1001, then ws's server closes
    */
   readonly preClose?: NonNullable<WebsocketPluginOptions['preClose']>;
 }
@@ -98,6 +102,12 @@ export interface WsGatePluginOptions extends WsGateOptions<FastifyRequest> {
 export interface WsGateDecoration {
   /** Each WebSocket route's handle (its open connections and `close()`), by route path. */
   readonly endpoints: ReadonlyMap<string, EndpointHandle<WebSocket>>;
+  /**
+   * Drains every WebSocket route: new handshakes get `503 SERVER_SHUTTING_DOWN`, open connections
+   * close with `code` (1001 by default). `fastify.close()` does this by default (the plugin's
+   * `preClose`).
+   */
+  drain(options?: CloseOptions): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -163,7 +173,10 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   }
   tagUpgrades(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
   const endpoints = new Map<string, EndpointHandle<WebSocket>>();
-  fastify.decorate('wsgate', { endpoints });
+  fastify.decorate('wsgate', {
+    endpoints,
+    drain: (closeOptions?: CloseOptions) => drainServer(fastify.server, closeOptions),
+  });
   fastify.decorateRequest('wsContext', null);
 
   // Where @fastify/websocket is already registered (another plugin's GraphQL route, say), share
@@ -172,6 +185,12 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     const { noServer: _, ...handshake } = wsServerOptions(true);
     await fastify.register(fastifyWebsocket, {
       errorHandler: defaultErrorHandler,
+      // fastify.close(): refuse new handshakes, close every open connection with 1001 ("going
+      // away", which clients retry) rather than @fastify/websocket's 1005, then close ws's server.
+      preClose: async function (this: FastifyInstance) {
+        await drainServer(this.server);
+        await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+      },
       ...settings,
       options: { ...wsSettings, ...handshake },
     });
@@ -273,6 +292,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     const handle = endpointHandle(gate as Gate<never>, connections);
     declared?.bind(handle);
     endpoints.set(route.url, handle);
+    registerEndpoint(fastify.server, handle as EndpointHandle<unknown>);
     route.handler = function (this: FastifyInstance, request, reply) {
       const connection = claimUpgrade(request.raw);
       if (connection) reply.hijack();

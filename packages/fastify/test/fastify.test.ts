@@ -59,6 +59,31 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 describe('@wsgate/fastify', () => {
+  it('fastify.close() drains: open connections close with 1001, not 1005', async () => {
+    const app = Fastify();
+    await app.register(wsgate, { origins: '*' });
+    app.get('/echo', { websocket: true }, (socket) => {
+      socket.on('message', (d) => socket.send(d));
+    });
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await app.close();
+    expect(await closed).toBe(1001);
+  });
+
+  it('fastify.wsgate.drain(): new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
+    const app = await appWith({ origins: '*' });
+    app.get('/echo', { websocket: true }, (socket) => socket.close());
+    const port = await listen(app);
+    await app.wsgate.drain({ code: 1012 });
+    const refused = await sendRaw(port, buildRequest({ path: '/echo', host: `127.0.0.1:${port}` }));
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+  });
+
   it('logs the route pattern the framework matched, for bounded metrics', async () => {
     const logs = captureLogs();
     const app = await appWith({ origins: '*', logger: logs.logger });

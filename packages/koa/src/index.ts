@@ -13,8 +13,10 @@ import type { Server as HttpServer } from 'node:http';
 import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
   attachUpgradeDispatch,
+  type CloseOptions,
   checkWsSettings,
   type DispatchSettings,
+  drainServer,
   type EndpointHandle,
   endpointHandle,
   type FrameworkRequest,
@@ -153,6 +155,7 @@ export function websocket<TContext, StateT, ContextT>(
   checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
   const connect = onConnection as ConnectionHandler<TContext, StateT, ContextT>;
+  const handle = endpointHandle(gate as Gate<never>, wss.clients);
 
   const middleware = async (ctx: Ctx, next: () => Promise<unknown>): Promise<void> => {
     // Own the server's upgrades from the first request of any kind (not only this path's).
@@ -163,6 +166,7 @@ export function websocket<TContext, StateT, ContextT>(
     let responded = false;
     await settleHandshake<Ctx, WebSocket>({
       gate,
+      endpoint: handle,
       request: ctx,
       req: ctx.req,
       framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>, path),
@@ -186,11 +190,7 @@ export function websocket<TContext, StateT, ContextT>(
     const sent = ctx.res.statusCode;
     if (sent === 101 || sent >= 400) ctx.status = sent;
   };
-  return Object.assign(
-    middleware,
-    { wss, gate },
-    endpointHandle(gate as Gate<never>, wss.clients),
-  ) as WebSocketEndpoint<StateT, ContextT>;
+  return Object.assign(middleware, { wss, gate }, handle) as WebSocketEndpoint<StateT, ContextT>;
 }
 
 /**
@@ -219,6 +219,24 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
     if (connection) connection.framework = frameworkOf(ctx);
     await next();
   };
+}
+
+/**
+ * Drains a server for a restart or shutdown: new handshakes get `503 SERVER_SHUTTING_DOWN` with
+ * `Retry-After`, every endpoint closes its open connections with `code` (1001 by default, 1012 for
+ * a restart), terminates those still open after `timeoutMs`, and the promise resolves once all are
+ * closed. Then call `server.close()`.
+ *
+ * @example
+ * ```ts
+ * process.once('SIGTERM', async () => {
+ *   await drain(server, { code: 1012, timeoutMs: 10_000 });
+ *   server.close();
+ * });
+ * ```
+ */
+export function drain(server: HttpServer, options?: CloseOptions): Promise<void> {
+  return drainServer(server, options);
 }
 
 /**

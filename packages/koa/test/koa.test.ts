@@ -18,7 +18,7 @@ import {
 } from '@wsgate/conformance';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { websocket, wsgate } from '../src/index.js';
+import { drain, websocket, wsgate } from '../src/index.js';
 
 /** A pino logger writing JSON lines into memory. */
 function captureLogs() {
@@ -62,6 +62,25 @@ afterEach(async () => {
 });
 
 describe('@wsgate/koa', () => {
+  it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
+    const app = new Koa();
+    app.use(wsgate());
+    app.use(websocket('/echo', { origins: '*' }, echo));
+    const { server, port } = await start(http.createServer(app.callback()));
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await drain(server, { code: 1012 });
+    expect(await closed).toBe(1012);
+    for (const path of ['/echo', '/nowhere']) {
+      const refused = await sendRaw(port, buildRequest({ path, host: `127.0.0.1:${port}` }));
+      expect(refused.status, path).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    }
+  });
+
   it('logs the route pattern the framework matched, for bounded metrics', async () => {
     const logs = captureLogs();
     const app = new Koa();

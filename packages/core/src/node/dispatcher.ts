@@ -27,6 +27,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
+import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
 import { UpgradeResponse } from './upgrade-response.js';
@@ -77,6 +78,10 @@ export interface DispatchSettings {
 interface ServerState {
   /** Gates of the endpoints served through this server (for the framework name and loggers). */
   readonly gates: Set<Gate<never>>;
+  /** Handles of the endpoints served through this server (for a drain). */
+  readonly endpoints: Set<EndpointHandle<unknown>>;
+  /** Set once the server drains: every new upgrade is refused. */
+  draining: boolean;
   settings: DispatchSettings;
   leave: ((req: IncomingMessage) => boolean) | undefined;
   listening: boolean;
@@ -105,7 +110,15 @@ const servers = new WeakMap<HttpServer, ServerState>();
 function stateOf(server: HttpServer): ServerState {
   let state = servers.get(server);
   if (!state) {
-    state = { gates: new Set(), settings: {}, leave: undefined, listening: false, tagging: false };
+    state = {
+      gates: new Set(),
+      endpoints: new Set(),
+      draining: false,
+      settings: {},
+      leave: undefined,
+      listening: false,
+      tagging: false,
+    };
     servers.set(server, state);
   }
   return state;
@@ -123,10 +136,15 @@ export function upgradeConnectionOf(req: IncomingMessage): UpgradeConnection | u
  */
 export function attachUpgradeDispatch(
   server: HttpServer,
-  options: { readonly gate?: Gate<never> | undefined; readonly settings?: DispatchSettings | undefined } = {},
+  options: {
+    readonly gate?: Gate<never> | undefined;
+    readonly endpoint?: EndpointHandle<unknown> | undefined;
+    readonly settings?: DispatchSettings | undefined;
+  } = {},
 ): void {
   const state = stateOf(server);
   if (options.gate) state.gates.add(options.gate);
+  if (options.endpoint) registerEndpoint(server, options.endpoint);
   watchIfTls(server, options.settings?.logger ?? options.gate?.options.logger, options.gate?.framework);
   if (options.settings) {
     if (options.settings.handshakeTimeoutMs !== undefined) {
@@ -182,6 +200,42 @@ function watchIfTls(server: HttpServer, logger: Logger | undefined, framework: s
   if (server instanceof TlsServer) watchTlsServer(server, { logger, framework });
 }
 
+/** Registers an endpoint served through `server` (a plugin-routed server too) for a drain. */
+export function registerEndpoint(server: HttpServer, endpoint: EndpointHandle<unknown>): void {
+  const state = stateOf(server);
+  if (state.endpoints.has(endpoint)) return;
+  state.endpoints.add(endpoint);
+  if (state.draining) void endpoint.close();
+}
+
+/**
+ * Drains a server: every new upgrade request is refused with `503 SERVER_SHUTTING_DOWN` and
+ * `Retry-After`, every endpoint that served through it closes its open connections with `code`
+ * (1001 going away, or 1012 for a restart), those still open after `timeoutMs` are terminated,
+ * and the promise resolves once all are closed. Call it before `server.close()` (which waits for
+ * every socket).
+ */
+export async function drainServer(server: HttpServer, options: CloseOptions = {}): Promise<void> {
+  const state = stateOf(server);
+  state.draining = true;
+  for (const gate of state.gates) gate.shutDown();
+  await Promise.all([...state.endpoints].map((endpoint) => endpoint.close(options)));
+}
+
+function refuseWhileDraining(state: ServerState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: true };
+  const gate = gateOf(state);
+  const handshake = readRequest(req, 'upgrade', { url: req.url });
+  const decision = gate.reject(
+    new HandshakeError('SERVER_SHUTTING_DOWN', {
+      detail: 'the server is draining and takes no new connections',
+      hint: 'Reconnect after the Retry-After delay (to another instance behind a load balancer).',
+    }),
+  );
+  writeRawResponse(socket, gate.render(decision, handshake, state.settings.production));
+  gate.report(handshake, decision, extrasOf(state, connection));
+}
+
 /** Whether a framework plugin routes `server`'s upgrades ({@link tagUpgrades}). */
 export function upgradesTagged(server: HttpServer): boolean {
   return servers.get(server)?.tagging === true;
@@ -232,6 +286,10 @@ function dispatch(
   head: Buffer,
 ) {
   if (takenByOthers(socket)) return;
+  if (state.draining) {
+    refuseWhileDraining(state, req, socket, head);
+    return;
+  }
   const connection: UpgradeConnection = {
     socket,
     head,

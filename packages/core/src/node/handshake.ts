@@ -16,10 +16,12 @@ import {
   attachUpgradeDispatch,
   claimUpgrade,
   EMPTY_HEAD,
+  registerEndpoint,
   serverLogger,
   type UpgradeConnection,
   upgradesTagged,
 } from './dispatcher.js';
+import type { EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { writeRawResponse } from './socket.js';
 import { wsRequestView } from './ws.js';
@@ -132,6 +134,8 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
    * request's server and provides it.
    */
   readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled'> | undefined;
+  /** The endpoint's handle, registered with the request's server for a drain. */
+  readonly endpoint?: EndpointHandle<unknown> | undefined;
 }
 
 /**
@@ -148,7 +152,10 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   const server = serverOf(req);
   // Core routes upgrades itself unless a framework plugin does (@fastify/websocket, tagUpgrades).
   const ownsUpgrade = args.upgrade === undefined && !(server && upgradesTagged(server));
-  if (ownsUpgrade && server) attachUpgradeDispatch(server, { gate: gate as Gate<never> });
+  if (server) {
+    if (ownsUpgrade) attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
+    else if (args.endpoint) registerEndpoint(server, args.endpoint);
+  }
   const connection = args.upgrade ?? claimUpgrade(req);
   const logger = args.logger ?? (server ? serverLoggerFor(gate as Gate<never>, server) : undefined);
   const startedAt = connection?.startedAt ?? performance.now();
