@@ -10,10 +10,10 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { attach, websocket } from '../src/index.js';
+import { majors } from './majors.js';
 
 const servers: Array<http.Server | https.Server> = [];
 afterEach(async () => {
@@ -23,15 +23,6 @@ afterEach(async () => {
   }
 });
 
-function echoApp() {
-  const app = express();
-  app.get(
-    '/echo',
-    websocket({ origins: '*' }, (ws) => ws.on('message', (data) => ws.send(data))),
-  );
-  return app;
-}
-
 async function listen<T extends http.Server | https.Server>(server: T): Promise<number> {
   servers.push(server);
   server.listen(0, '127.0.0.1');
@@ -39,7 +30,16 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
   return (server.address() as AddressInfo).port;
 }
 
-describe('@wsgate/express', () => {
+describe.each(majors)('@wsgate/express on $name', ({ express }) => {
+  function echoApp() {
+    const app = express();
+    app.get(
+      '/echo',
+      websocket({ origins: '*' }, (ws) => ws.on('message', (data) => ws.send(data))),
+    );
+    return app;
+  }
+
   it('works with http.createServer(app), first connection included', async () => {
     const port = await listen(http.createServer(echoApp()));
     for (let i = 0; i < 2; i++) {

@@ -16,9 +16,9 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocket } from '../src/index.js';
+import { majors } from './majors.js';
 
 /** A pino logger writing JSON lines into memory. */
 function captureLogs() {
@@ -61,7 +61,7 @@ afterEach(async () => {
   );
 });
 
-describe('@wsgate/koa', () => {
+describe.each(majors)('@wsgate/koa on $name', ({ Koa }) => {
   it('turns ctx.throw(401) from middleware into a 401 with WWW-Authenticate, logged as AUTHENTICATION_REQUIRED', async () => {
     const { records, logger } = captureLogs();
     const app = new Koa();
