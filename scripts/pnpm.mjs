@@ -4,26 +4,39 @@
 // registry through `npx` (Corepack is not used; its signature check fails on some registries).
 //
 //   node scripts/pnpm.mjs <script> [args...]
+//   node scripts/pnpm.mjs --node <file.mjs> [args...]   (after the install, run a Node script directly)
+//
+// `--node` is for long-running scripts stopped with Ctrl-C (`npm start`): no pnpm stands between
+// the terminal and the script, so nothing reports the stop as a failed command.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('..', import.meta.url);
 const { packageManager } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
 const [script, ...args] = process.argv.slice(2);
-if (!script) {
-  process.stderr.write('usage: node scripts/pnpm.mjs <script> [args...]\n');
+if (!script || (script === '--node' && !args[0])) {
+  process.stderr.write('usage: node scripts/pnpm.mjs <script> [args...] | --node <file.mjs> [args...]\n');
   process.exit(2);
 }
 
-function pnpm(...argv) {
-  const result = spawnSync('npx', ['--yes', packageManager, ...argv], {
+function run(command, argv) {
+  const result = spawnSync(command, argv, {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, COREPACK_ENABLE_STRICT: '0' },
   });
   if (result.error) throw result.error;
+  if (result.signal) process.exit(128 + (os.constants.signals[result.signal] ?? 0));
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+const pnpm = (...argv) => run('npx', ['--yes', packageManager, ...argv]);
+
+// Ctrl-C reaches every process of the terminal's group: let the script decide how to stop, and
+// exit with its status, instead of dying first and leaving its last lines unprinted.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 
 pnpm('install', '--frozen-lockfile');
-pnpm('run', script, ...args);
+if (script === '--node') run(process.execPath, [fileURLToPath(new URL(args[0], root)), ...args.slice(1)]);
+else pnpm('run', script, ...args);

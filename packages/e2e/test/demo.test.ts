@@ -25,6 +25,12 @@ interface Row {
   text: string;
 }
 
+/** The process group of a `detached` child (its pid); never 0, which would signal this process's own group. */
+function groupOf(child: ChildProcess): number {
+  if (!child.pid) throw new Error('the demo has no pid');
+  return child.pid;
+}
+
 describeWith(['chromium'], 'npm start: the demo page in Chromium', ({ chromium }) => {
   let demo: ChildProcess;
   let output = '';
@@ -37,6 +43,8 @@ describeWith(['chromium'], 'npm start: the demo page in Chromium', ({ chromium }
       cwd: root,
       env: { ...process.env, PORT_EXPRESS: '0', PORT_KOA: '0', PORT_FASTIFY: '0', DEMO_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, as in a terminal: Ctrl-C below signals the demo and its apps at once.
+      detached: true,
     });
     const announced = new Promise<number>((resolve, reject) => {
       for (const stream of [demo.stdout, demo.stderr]) {
@@ -62,8 +70,9 @@ describeWith(['chromium'], 'npm start: the demo page in Chromium', ({ chromium }
   afterAll(async () => {
     await browser?.close();
     if (demo && demo.exitCode === null && demo.signalCode === null) {
-      demo.kill('SIGKILL');
-      await once(demo, 'exit');
+      const exited = once(demo, 'exit');
+      process.kill(-groupOf(demo), 'SIGKILL');
+      await exited;
     }
   });
 
@@ -162,9 +171,9 @@ describeWith(['chromium'], 'npm start: the demo page in Chromium', ({ chromium }
     }
   });
 
-  it('stops on Ctrl-C (SIGINT) with exit 0, no failed-command lines, and every app closed', async () => {
+  it('stops on Ctrl-C (SIGINT to its process group) with exit 0, no failed-command lines, and every app closed', async () => {
     const exited = once(demo, 'exit');
-    demo.kill('SIGINT');
+    process.kill(-groupOf(demo), 'SIGINT');
     const [code, signal] = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(output).toContain('stopped');
