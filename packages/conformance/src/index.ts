@@ -29,5 +29,6 @@ export {
   SECRET,
 } from './fixture.js';
 export { LogCapture, type LogRecord } from './logs.js';
+export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runConformanceSuite } from './suite.js';
 export { selfSignedCertificate, type TestCertificate } from './tls.js';

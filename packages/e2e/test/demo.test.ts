@@ -81,10 +81,15 @@ describeWith(['chromium'], 'npm start: the demo page in Chromium', ({ chromium }
     const page: Page = await browser.context.newPage();
     try {
       await page.goto(`${origin}/`, { timeout: 10_000 });
-      await page.waitForFunction(() => document.body.dataset.done === 'true', undefined, { timeout: 60_000 });
+      // The page sets data-done on <body> once every trial has its record (no DOM types here: a string).
+      await page.waitForFunction("document.body.dataset.done === 'true'", undefined, { timeout: 60_000 });
       return await page.$$eval('#results tr', (trs) =>
-        trs.map((tr) => {
-          const d = (tr as HTMLElement).dataset;
+        trs.map((element) => {
+          const tr = element as unknown as {
+            dataset: Record<string, string | undefined>;
+            textContent: string | null;
+          };
+          const d = tr.dataset;
           return {
             app: d.app ?? '',
             trial: d.trial ?? '',

@@ -1,11 +1,9 @@
-import { once } from 'node:events';
-import { type BuildApp, PRIVATE_PATH, runConformanceSuite } from '@wsgate/conformance';
-import { describe, expect, it } from 'vitest';
+import { type BuildApp, listening, PRIVATE_PATH, runConformanceSuiteOn } from '@wsgate/conformance';
 import { websocket } from '../src/index.js';
 import { majors } from './majors.js';
 
 const buildOn =
-  (express: (typeof majors)[number]['express']): BuildApp =>
+  (express: (typeof majors)[number]['module']): BuildApp =>
   async (fixture) => {
     const app = express();
     app.get('/health', (_req, res) => {
@@ -29,23 +27,7 @@ const buildOn =
         ),
       );
     }
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return {
-      server,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+    return listening(app.listen(0, '127.0.0.1'));
   };
 
-for (const { name, major, express, version } of majors) {
-  describe(name, () => {
-    it(`loads Express ${major} (${version})`, () => {
-      expect(version.split('.')[0]).toBe(String(major));
-    });
-    runConformanceSuite('express', buildOn(express));
-  });
-}
+runConformanceSuiteOn('express', majors, buildOn);

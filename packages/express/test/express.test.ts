@@ -30,7 +30,7 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
   return (server.address() as AddressInfo).port;
 }
 
-describe.each(majors)('@wsgate/express on $name', ({ express }) => {
+describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
   function echoApp() {
     const app = express();
     app.get(

@@ -61,7 +61,7 @@ afterEach(async () => {
   );
 });
 
-describe.each(majors)('@wsgate/koa on $name', ({ Koa }) => {
+describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
   it('turns ctx.throw(401) from middleware into a 401 with WWW-Authenticate, logged as AUTHENTICATION_REQUIRED', async () => {
     const { records, logger } = captureLogs();
     const app = new Koa();
