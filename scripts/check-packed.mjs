@@ -29,12 +29,19 @@ const only = args.filter((arg) => !arg.startsWith('--'));
 
 /**
  * The supported framework majors, each with the versions a user would install (npm picks the
- * newest release in range). `lowest` rows pin the oldest release a peer range admits.
+ * newest release in range), and rows pinning the oldest release each peer range admits.
  */
 const ROWS = [
   { name: 'express-4', adapter: 'express', deps: { express: '^4.21.0' }, types: { '@types/express': '^4' } },
+  {
+    name: 'express-4.21.0',
+    adapter: 'express',
+    deps: { express: '4.21.0' },
+    types: { '@types/express': '^4' },
+  },
   { name: 'express-5', adapter: 'express', deps: { express: '^5.0.0' }, types: { '@types/express': '^5' } },
   { name: 'koa-2', adapter: 'koa', deps: { koa: '^2.15.0' }, types: { '@types/koa': '^2' } },
+  { name: 'koa-2.15.0', adapter: 'koa', deps: { koa: '2.15.0' }, types: { '@types/koa': '^2' } },
   { name: 'koa-3', adapter: 'koa', deps: { koa: '^3.0.0' }, types: { '@types/koa': '^3' } },
   {
     name: 'fastify-5',
@@ -43,9 +50,9 @@ const ROWS = [
     types: {},
   },
   {
-    name: 'fastify-5-websocket-11.0.0',
+    name: 'fastify-5.0.0-websocket-11.0.0',
     adapter: 'fastify',
-    deps: { fastify: '^5.0.0', '@fastify/websocket': '11.0.0' },
+    deps: { fastify: '5.0.0', '@fastify/websocket': '11.0.0' },
     types: {},
   },
 ];
