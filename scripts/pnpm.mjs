@@ -8,10 +8,16 @@
 //
 // `--node` is for long-running scripts stopped with Ctrl-C (`npm start`): no pnpm stands between
 // the terminal and the script, so nothing reports the stop as a failed command.
+//
+// On a Node older than the oldest supported line (scripts/node-lines.mjs), pnpm and everything it
+// runs use that line's binary from the npm registry (cached, as for `pnpm test:node-lines`): the
+// packages' `engines` hold, and the machine's Node only starts this script.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_LINES, nodeBinary } from './node-lines.mjs';
 
 const root = new URL('..', import.meta.url);
 const { packageManager } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
@@ -21,12 +27,20 @@ if (!script || (script === '--node' && !args[0])) {
   process.exit(2);
 }
 
+const env = { ...process.env, COREPACK_ENABLE_STRICT: '0' };
+let node = process.execPath;
+if (Number(process.versions.node.split('.')[0]) < NODE_LINES[0]) {
+  const log = (line) => process.stderr.write(`pnpm.mjs: ${line}\n`);
+  const oldest = nodeBinary(NODE_LINES[0], { log });
+  log(
+    `Node ${process.version} is older than the supported lines (${NODE_LINES.join(', ')}): running on ${oldest.version}`,
+  );
+  node = oldest.binary;
+  env.PATH = `${dirname(oldest.binary)}${delimiter}${env.PATH ?? ''}`;
+}
+
 function run(command, argv) {
-  const result = spawnSync(command, argv, {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, COREPACK_ENABLE_STRICT: '0' },
-  });
+  const result = spawnSync(command, argv, { cwd: root, stdio: 'inherit', env });
   if (result.error) throw result.error;
   if (result.signal) process.exit(128 + (os.constants.signals[result.signal] ?? 0));
   if (result.status !== 0) process.exit(result.status ?? 1);
@@ -38,5 +52,5 @@ const pnpm = (...argv) => run('npx', ['--yes', packageManager, ...argv]);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 
 pnpm('install', '--frozen-lockfile');
-if (script === '--node') run(process.execPath, [fileURLToPath(new URL(args[0], root)), ...args.slice(1)]);
+if (script === '--node') run(node, [fileURLToPath(new URL(args[0], root)), ...args.slice(1)]);
 else pnpm('run', script, ...args);
