@@ -123,6 +123,7 @@ async function packAll(dir) {
       manifest: JSON.parse(readFileSync(file, 'utf8')),
     }));
   const [pnpm, prefix] = pnpmCommand();
+  if (publishable.length === 0) throw new Error('no publishable package under packages/ (all are private)');
   const tarballs = new Map();
   for (const { dir: packageDir, manifest } of publishable) {
     const before = new Set(readdirSync(dir));
@@ -268,6 +269,11 @@ try {
     2,
   );
   const rows = ROWS.filter((row) => only.length === 0 || only.some((part) => row.name.includes(part)));
+  if (rows.length === 0) {
+    throw new Error(
+      `no row matches ${only.join(', ')}; the rows are ${ROWS.map((row) => row.name).join(', ')}`,
+    );
+  }
   await pool(
     rows.flatMap((row) => KINDS.map((kind) => () => checkProject(base, row, kind, tarballs, npmEnv, nodes))),
     2,

@@ -60,6 +60,7 @@ for (const major of lines) {
       join(root, 'node_modules', 'vitest', 'vitest.mjs'),
       'run',
       '--typecheck.enabled=false',
+      '--reporter=dot',
       ...SUITES,
       ...extra,
     ],
