@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_LINES, nodeBinary } from './node-lines.mjs';
+import { npmEnv } from './npm-env.mjs';
 import { appSource, EXPECTED_OUTPUT } from './packed/apps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -214,13 +215,13 @@ function projectFiles(row, kind, tarballs) {
   return files;
 }
 
-async function checkProject(base, row, kind, tarballs, npmEnv, nodes) {
+async function checkProject(base, row, kind, tarballs, projectEnv, nodes) {
   const dir = join(base, `${row.name}-${kind}`);
   for (const [file, text] of Object.entries(projectFiles(row, kind, tarballs))) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     writeFileSync(join(dir, file), text);
   }
-  const npm = (...argv) => run('npm', argv, { cwd: dir, env: npmEnv });
+  const npm = (...argv) => run('npm', argv, { cwd: dir, env: projectEnv });
   const installed = await npm('install', '--prefer-offline', '--no-audit', '--no-fund');
   const warnings = installed.split('\n').filter((line) => /ERESOLVE|EBADENGINE|peer dep/i.test(line));
   if (warnings.length > 0)
@@ -252,8 +253,9 @@ async function checkProject(base, row, kind, tarballs, npmEnv, nodes) {
 
 const started = performance.now();
 const nodes = NODE_LINES.map((major) => nodeBinary(major, { log }));
-const npmEnv = { ...process.env, PATH: `${dirname(nodes[0].binary)}${delimiter}${process.env.PATH}` };
-for (const name of Object.keys(process.env)) if (name.startsWith('npm_')) delete npmEnv[name];
+const projectEnv = npmEnv(process.env, {
+  PATH: `${dirname(nodes[0].binary)}${delimiter}${process.env.PATH}`,
+});
 const base = mkdtempSync(join(tmpdir(), 'wsgate-packed-'));
 try {
   const tarballDir = join(base, 'tarballs');
@@ -275,7 +277,9 @@ try {
     );
   }
   await pool(
-    rows.flatMap((row) => KINDS.map((kind) => () => checkProject(base, row, kind, tarballs, npmEnv, nodes))),
+    rows.flatMap((row) =>
+      KINDS.map((kind) => () => checkProject(base, row, kind, tarballs, projectEnv, nodes)),
+    ),
     2,
   );
   log(

@@ -15,14 +15,14 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_LINES, nodeBinary } from './node-lines.mjs';
+import { npmEnv } from './npm-env.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (line) => process.stdout.write(`release-dry-run: ${line}\n`);
 const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // pnpm runs the packages' lifecycle scripts: on the oldest supported Node, as a release machine would.
 const node = nodeBinary(NODE_LINES[0], { log });
-const env = { ...process.env, PATH: `${dirname(node.binary)}${delimiter}${process.env.PATH}` };
-for (const name of Object.keys(env)) if (name.startsWith('npm_')) delete env[name];
+const env = npmEnv(process.env, { PATH: `${dirname(node.binary)}${delimiter}${process.env.PATH}` });
 
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8' });
