@@ -184,6 +184,24 @@ export const rawCases: readonly RawCase[] = [
     expect: { status: 400, code: 'HOST_DUPLICATE' },
   },
   {
+    name: 'two hosts joined in one Host line → 400 HOST_INVALID',
+    path: '/echo',
+    headers: { Host: '{host}, evil.example' },
+    expect: { status: 400, code: 'HOST_INVALID', bodyIncludes: ['evil.example'] },
+  },
+  {
+    name: 'an empty Host → 400 HOST_INVALID',
+    path: '/echo',
+    headers: { Host: '' },
+    expect: { status: 400, code: 'HOST_INVALID' },
+  },
+  {
+    name: 'a Host with a path → 400 HOST_INVALID',
+    path: '/same-origin',
+    headers: { Host: '{host}/x', Origin: 'http://{host}' },
+    expect: { status: 400, code: 'HOST_INVALID' },
+  },
+  {
     name: 'a body on the handshake → 400 REQUEST_BODY_NOT_ALLOWED',
     path: '/echo',
     headers: { 'Content-Length': '5' },
@@ -386,6 +404,26 @@ export const rawCases: readonly RawCase[] = [
     path: '/echo',
     headers: { Upgrade: 'WebSocket' },
     expect: { status: 101 },
+  },
+  {
+    // Linear-time parsing: trimming with `[ \t]+$` retried from every space of a run inside a
+    // list element, and took up to a second on this request.
+    name: 'a 15 KB run of spaces inside a Connection element → 101',
+    path: '/echo',
+    headers: { Connection: `keep-alive${' '.repeat(15_000)}x, Upgrade` },
+    expect: { status: 101, headers: { upgrade: 'websocket' } },
+  },
+  {
+    name: 'a 15 KB run of spaces inside a subprotocol → 400 SUBPROTOCOL_HEADER_MALFORMED',
+    path: '/chat',
+    headers: { Origin: CHAT_ORIGIN, 'Sec-WebSocket-Protocol': `chat.v1${' '.repeat(15_000)}x` },
+    expect: { status: 400, code: 'SUBPROTOCOL_HEADER_MALFORMED' },
+  },
+  {
+    name: 'a 15 KB run of tabs and commas in Sec-WebSocket-Extensions → 101 without extensions',
+    path: '/echo',
+    headers: { 'Sec-WebSocket-Extensions': `x${'\t,'.repeat(7_500)}y` },
+    expect: { status: 101, headers: { 'sec-websocket-extensions': null } },
   },
   {
     name: 'server preference and empty list elements: "chat.v1,, ,chat.v2" → chat.v2',

@@ -113,6 +113,46 @@ export function sendRaw(port: number, bytes: string, timeoutMs = 5_000): Promise
   });
 }
 
+/** Everything a server sent on one connection until it closed it. */
+export interface RawExchange {
+  /** The response head, parsed (status and headers). */
+  readonly response: RawResponse;
+  /** The bytes after the head: WebSocket frames, after a 101. */
+  readonly after: Buffer;
+}
+
+/**
+ * Sends raw bytes (a handshake, then frames of the test's making) and reads until the server
+ * closes the connection. Never hangs: `timeoutMs` bounds the wait.
+ */
+export function exchangeRaw(port: number, bytes: Buffer, timeoutMs = 5_000): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server did not close within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const data = Buffer.concat(chunks);
+      const end = data.indexOf('\r\n\r\n');
+      const response = end === -1 ? undefined : parse(data.subarray(0, end + 4), true);
+      if (!response) reject(new Error(`no response head; got ${JSON.stringify(data.toString('latin1'))}`));
+      else resolve({ response, after: data.subarray(end + 4) });
+    });
+    socket.write(bytes);
+  });
+}
+
+/** The status code of the first frame in `frames` if it is a close frame (servers do not mask). */
+export function closeCodeOf(frames: Buffer): number | undefined {
+  if (frames.length < 4 || frames[0] !== 0x88) return undefined;
+  return frames.readUInt16BE(2);
+}
+
 function parse(data: Buffer, closed: boolean): RawResponse | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end === -1) return undefined;

@@ -19,10 +19,15 @@ export class LogCapture {
   readonly logger = pino({ level: 'debug' }, this.stream);
 
   /** Waits (bounded) for a handshake record matching `where`, newest first. */
-  async find(where: (record: LogRecord) => boolean, timeoutMs = 3_000): Promise<LogRecord> {
+  find(where: (record: LogRecord) => boolean, timeoutMs = 3_000): Promise<LogRecord> {
+    return this.findAny((r) => typeof r.outcome === 'string' && where(r), timeoutMs);
+  }
+
+  /** Waits (bounded) for any record matching `where`, newest first. */
+  async findAny(where: (record: LogRecord) => boolean, timeoutMs = 3_000): Promise<LogRecord> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const found = [...this.records].reverse().find((r) => typeof r.outcome === 'string' && where(r));
+      const found = [...this.records].reverse().find(where);
       if (found) return found;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

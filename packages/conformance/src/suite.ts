@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type RawCase, rawCases } from './cases.js';
-import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from './clients.js';
+import { buildRequest, closeCodeOf, closeWs, connectWs, exchangeRaw, roundTrip, sendRaw } from './clients.js';
 import {
   authenticate,
   type BuildApp,
@@ -229,6 +229,45 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
         );
         expect(record).toMatchObject({ outcome: 'rejected', code: 'CLIENT_DISCONNECTED', framework });
         // The server still works.
+        const outcome = await connectWs(url('/echo'));
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind === 'open') await closeWs(outcome.ws);
+      });
+
+      // A bad frame must close the connection with the right code and never crash the server: an
+      // open WebSocket with no 'error' listener throws the error out of the event loop.
+      it.each([
+        [
+          'a frame with RSV1 set',
+          Buffer.from([0xc1, 0x80, 0x01, 0x02, 0x03, 0x04]),
+          'WS_ERR_UNEXPECTED_RSV_1',
+          1002,
+        ],
+        ['an unmasked frame', Buffer.from([0x81, 0x01, 0x61]), 'WS_ERR_EXPECTED_MASK', 1002],
+        [
+          'a text frame that is not UTF-8',
+          Buffer.from([0x81, 0x81, 0x00, 0x00, 0x00, 0x00, 0xff]),
+          'WS_ERR_INVALID_UTF8',
+          1007,
+        ],
+        [
+          'a second request pipelined after the handshake',
+          Buffer.from(`GET /echo HTTP/1.1\r\n\r\n`),
+          // "G" (0x47) reads as a first frame byte with RSV1 set.
+          'WS_ERR_UNEXPECTED_RSV_1',
+          1002,
+        ],
+      ] as const)('closes on %s with the right code and stays up', async (_what, frame, code, closeCode) => {
+        const sentAt = logs.records.length;
+        const handshake = Buffer.from(buildRequest({ path: '/echo', host }));
+        const { response, after } = await exchangeRaw(port, Buffer.concat([handshake, frame]));
+        expect(response.status).toBe(101);
+        expect(closeCodeOf(after)).toBe(closeCode);
+        const record = await logs.findAny(
+          (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.msg === 'websocket connection error',
+        );
+        expect(record).toMatchObject({ framework, path: '/echo', code, closeCode, level: 30 });
+        expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
         const outcome = await connectWs(url('/echo'));
         expect(outcome.kind).toBe('open');
         if (outcome.kind === 'open') await closeWs(outcome.ws);

@@ -110,6 +110,14 @@ export const catalog = {
     fault: 'client',
     reference: 'RFC 9112 §3.2',
   },
+  HOST_INVALID: {
+    status: 400,
+    title: 'The Host header is not a host',
+    headers: {},
+    hint: 'Send one host name or address, optionally with ":port" (e.g. "example.com:8080").',
+    fault: 'client',
+    reference: 'RFC 9112 §3.2; RFC 9110 §4.2.1; RFC 3986 §3.2.2',
+  },
   REQUEST_BODY_NOT_ALLOWED: {
     status: 400,
     title: 'A WebSocket handshake cannot carry a body',

@@ -91,9 +91,30 @@ export function parseList(lines: readonly string[]): string[] {
   return out;
 }
 
-/** Trims spaces and horizontal tabs only (not other whitespace), as HTTP's OWS. */
+/**
+ * Trims spaces and horizontal tabs only (not other whitespace), as HTTP's OWS. A scan from each
+ * end, linear in the length: a regular expression such as `/[ \t]+$/` retries from every space of
+ * a long run and takes quadratic time on a 15 KB value.
+ */
 export function trimOws(value: string): string {
-  return value.replace(/^[ \t]+|[ \t]+$/g, '');
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/**
+ * A client value for a detail message, control characters escaped, cut to 200 characters (never
+ * written to a response header).
+ */
+export function printable(value: string): string {
+  const shown = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+  return JSON.stringify(shown).slice(1, -1);
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

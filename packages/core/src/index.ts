@@ -12,6 +12,13 @@ export {
   isCatalogCode,
 } from './catalog.js';
 export {
+  type ConnectionIdentity,
+  closeCodeOf,
+  isProtocolError,
+  type OpenWebSocket,
+  watchErrors,
+} from './connection.js';
+export {
   type Confidence,
   clientRules,
   type Diagnosis,
@@ -44,12 +51,16 @@ export {
   type ReportExtras,
 } from './gate.js';
 export { isToken, isValidHeader, parseList, RequestHeaders } from './headers.js';
+export { type ParsedHost, parseHost } from './host.js';
 export {
   ACCEPTED_MESSAGE,
+  CONNECTION_ERROR_MESSAGE,
+  type ConnectionErrorRecord,
   HANDSHAKE_CHANNEL,
   type HandshakeRecord,
   type Logger,
   REJECTED_MESSAGE,
+  reportConnectionError,
   reportHandshake,
 } from './logging.js';
 export { guardSocket, writeRawResponse } from './node.js';

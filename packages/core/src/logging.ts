@@ -93,3 +93,47 @@ export function reportHandshake(
     }
   }
 }
+
+/** The log message of an error on an open WebSocket (a client breaking the protocol, mostly). */
+export const CONNECTION_ERROR_MESSAGE = 'websocket connection error';
+
+/**
+ * The record logged when an open WebSocket reports an error: the connection's identity (the same
+ * field names as {@link HandshakeRecord}), what went wrong, and the close code sent for it.
+ */
+export interface ConnectionErrorRecord {
+  /** The request path of the handshake. */
+  readonly path: string;
+  /** `express`, `koa`, `fastify`, or `core`. */
+  readonly framework: string;
+  /** The peer address. */
+  readonly remoteAddress?: string | undefined;
+  /** The framework's request id of the handshake, where it has one. */
+  readonly requestId?: string | undefined;
+  /** The negotiated subprotocol. */
+  readonly protocol?: string | undefined;
+  /** ws's error code (`WS_ERR_UNEXPECTED_RSV_1`, `WS_ERR_INVALID_UTF8`, …), or `WEBSOCKET_ERROR`. */
+  readonly code: string;
+  /** The close code the connection is closed with (1002 protocol error, 1007, 1008, 1009). */
+  readonly closeCode: number;
+  /** The error itself. */
+  readonly err: unknown;
+}
+
+/**
+ * Logs a connection error at info level (a peer that breaks the protocol is a client fault, which
+ * never logs at error). A logger that throws is ignored.
+ */
+export function reportConnectionError(
+  record: ConnectionErrorRecord,
+  loggers: Logger | readonly Logger[] | undefined,
+): void {
+  if (!loggers) return;
+  for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
+    try {
+      logger.info(record, CONNECTION_ERROR_MESSAGE);
+    } catch {
+      // A broken logger must not crash the server.
+    }
+  }
+}

@@ -2,6 +2,8 @@
  * Origin policy (RFC 6455 §4.2.2, §10.2; RFC 6454). Missing `Origin` is allowed (non-browser
  * clients send none); without configuration only the same origin as `Host` is allowed.
  */
+import { printable } from './headers.js';
+import { parseHost } from './host.js';
 import type { HandshakeRequest } from './request.js';
 
 /**
@@ -79,21 +81,13 @@ export function parseOrigin(value: string): ParsedOrigin | undefined {
   return { scheme, host, port, normalized };
 }
 
-/** Splits a `Host` header value into host and port (`undefined` port when absent). */
-function parseHost(value: string): { host: string; port: string | undefined } | undefined {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[^\s/?#@:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
-  if (!match) return undefined;
-  return {
-    host: (match[1] as string).toLowerCase(),
-    port: match[2] === undefined ? undefined : String(Number(match[2])),
-  };
-}
-
 function sameOrigin(origin: ParsedOrigin, handshake: HandshakeRequest, trustProxy: boolean): boolean {
   const forwardedHost = trustProxy ? firstForwarded(handshake, 'x-forwarded-host') : undefined;
   const forwardedProto = trustProxy ? firstForwarded(handshake, 'x-forwarded-proto') : undefined;
   const hostHeader = forwardedHost ?? handshake.headers.get('host');
   if (hostHeader === undefined) return false;
+  // Never compare against a value that is not a host (HOST_INVALID rejects it before this check;
+  // a trusted X-Forwarded-Host is checked here).
   const host = parseHost(hostHeader);
   if (!host) return false;
   const secure = forwardedProto ? /^(https|wss)$/i.test(forwardedProto) : handshake.secure === true;
@@ -223,7 +217,7 @@ export async function checkOrigin<TRequest>(
     origin = 'null';
   } else {
     const parsed = parseOrigin(value);
-    if (!parsed) return { ok: false, origin: value, detail: `the Origin "${value}" is malformed` };
+    if (!parsed) return { ok: false, origin: value, detail: `the Origin "${printable(value)}" is malformed` };
     origin = parsed.normalized;
   }
   if (origin === 'null' && matcher.kind === 'same-origin') {

@@ -53,8 +53,9 @@ export function prefersJson(headers: RequestHeaders): boolean {
 /** The q of the first of `matches` (most specific first) that `Accept` lists; 0 when none is. */
 function quality(ranges: ReadonlyArray<{ range: string; q: number }>, matches: readonly string[]): number {
   for (const match of matches) {
-    const listed = ranges.filter(({ range }) => range === match);
-    if (listed.length > 0) return Math.max(...listed.map(({ q }) => q));
+    let best = -1;
+    for (const { range, q } of ranges) if (range === match && q > best) best = q;
+    if (best >= 0) return best;
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Subprotocol negotiation (RFC 6455 §4.1 item 10, §4.2.2 item 4).
  */
-import { isToken, trimOws } from './headers.js';
+import { isToken, printable, trimOws } from './headers.js';
 
 /** The most subprotocols read from one request (a DoS bound). */
 export const MAX_SUBPROTOCOLS_OFFERED = 32;
@@ -48,11 +48,6 @@ export function parseSubprotocols(lines: readonly string[]): SubprotocolParse {
 
 function malformed(detail: string): SubprotocolParse {
   return { ok: false, code: 'SUBPROTOCOL_HEADER_MALFORMED', detail };
-}
-
-/** Shows a client value in a detail message with control characters escaped (never in a header). */
-function printable(value: string): string {
-  return JSON.stringify(value).slice(1, -1);
 }
 
 /**

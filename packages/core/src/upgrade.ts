@@ -15,6 +15,7 @@ import { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { catalog, type HandshakeErrorCode } from './catalog.js';
+import { type OpenWebSocket, watchErrors } from './connection.js';
 import { HandshakeError } from './errors.js';
 import { type AcceptDecision, createGate, type Gate, type RejectDecision } from './gate.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
@@ -349,12 +350,12 @@ function answer(
 }
 
 /** A minimal view of `ws`'s `WebSocketServer` (core does not depend on ws). */
-export interface UpgradeHandler<TSocket> {
+export interface UpgradeHandler<TSocket extends OpenWebSocket> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: TSocket) => void): void;
 }
 
 /** Arguments of {@link completeUpgrade}. */
-export interface CompleteUpgrade<TRequest, TSocket> {
+export interface CompleteUpgrade<TRequest, TSocket extends OpenWebSocket> {
   readonly gate: Gate<TRequest>;
   /** The request that core decided (its headers are adjusted for ws). */
   readonly req: IncomingMessage;
@@ -378,7 +379,9 @@ export interface CompleteUpgrade<TRequest, TSocket> {
  * is handed to ws with core's subprotocol and extension offers. Logs exactly one record, including
  * when the client went away during async checks (code `CLIENT_DISCONNECTED`, nothing sent).
  */
-export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TRequest, TSocket>): void {
+export function completeUpgrade<TRequest, TSocket extends OpenWebSocket>(
+  args: CompleteUpgrade<TRequest, TSocket>,
+): void {
   const { gate, req, handshake, decision, socket, startedAt, requestId, logger } = args;
   const extras = { startedAt, requestId, logger };
   if (socket.destroyed || !socket.writable || !socket.readable) {
@@ -398,6 +401,19 @@ export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TReques
   }
   prepareForWs(req, decision);
   args.server.handleUpgrade(req, socket, args.head ?? EMPTY, (ws) => {
+    // Before anything else runs: a bad frame in `head` or right after the 101 is emitted as
+    // 'error', which crashes the process when nobody listens.
+    watchErrors(
+      ws,
+      {
+        path: pathOf(handshake.url),
+        framework: gate.framework,
+        remoteAddress: handshake.remoteAddress,
+        requestId,
+        protocol: decision.protocol,
+      },
+      logger ?? gate.options.logger,
+    );
     gate.report(handshake, decision, extras);
     try {
       args.onOpen(ws, decision.context);
@@ -413,7 +429,7 @@ export function completeUpgrade<TRequest, TSocket>(args: CompleteUpgrade<TReques
 }
 
 /** Arguments of {@link settleHandshake}. */
-export interface SettleHandshake<TRequest, TSocket> {
+export interface SettleHandshake<TRequest, TSocket extends OpenWebSocket> {
   readonly gate: Gate<TRequest>;
   /** The framework's request (handed to hooks). */
   readonly request: TRequest;
@@ -447,7 +463,7 @@ export interface SettleHandshake<TRequest, TSocket> {
  * `'upgrade'` listener, i.e. before the first request installed the dispatcher) is taken over on
  * `req.socket`. Resolves once the outcome is applied; never rejects.
  */
-export async function settleHandshake<TRequest, TSocket>(
+export async function settleHandshake<TRequest, TSocket extends OpenWebSocket>(
   args: SettleHandshake<TRequest, TSocket>,
 ): Promise<void> {
   const { gate, req, logger } = args;

@@ -4,7 +4,8 @@
  */
 import type { HandshakeErrorCode } from './catalog.js';
 import { type ExtensionOffer, parseExtensions } from './extensions.js';
-import type { RequestHeaders } from './headers.js';
+import { printable, type RequestHeaders } from './headers.js';
+import { parseHost } from './host.js';
 import type { HandshakeRequest } from './request.js';
 import { parseSubprotocols } from './subprotocols.js';
 
@@ -83,23 +84,30 @@ export function checkRequest(request: HandshakeRequest): StaticCheck {
     add(
       transport,
       'CONNECTION_UPGRADE_MISSING',
-      connection === undefined ? 'there is no Connection header' : `Connection is "${connection}"`,
+      connection === undefined ? 'there is no Connection header' : `Connection is "${printable(connection)}"`,
     );
   }
   if (hasUpgrade && !upgrade.some((protocol) => /^websocket$/i.test(protocol))) {
-    add(transport, 'UPGRADE_NOT_WEBSOCKET', `Upgrade is "${headers.get('upgrade')}"`);
+    add(transport, 'UPGRADE_NOT_WEBSOCKET', `Upgrade is "${printable(headers.get('upgrade') ?? '')}"`);
   }
 
   const hostCount = headers.count('host');
   if (hostCount === 0 && isHttp11OrLater(request.httpVersion))
     add(transport, 'HOST_MISSING', 'there is no Host header');
   if (hostCount > 1) add(transport, 'HOST_DUPLICATE', `Host arrived ${hostCount} times`);
+  else if (hostCount === 1 && parseHost(headers.get('host') as string) === undefined) {
+    add(transport, 'HOST_INVALID', `Host is "${printable(headers.get('host') as string)}"`);
+  }
 
   const contentLength = headers.get('content-length');
   if (headers.has('transfer-encoding')) {
-    add(transport, 'REQUEST_BODY_NOT_ALLOWED', `Transfer-Encoding is "${headers.get('transfer-encoding')}"`);
+    add(
+      transport,
+      'REQUEST_BODY_NOT_ALLOWED',
+      `Transfer-Encoding is "${printable(headers.get('transfer-encoding') ?? '')}"`,
+    );
   } else if (contentLength !== undefined && !/^0+$/.test(contentLength.trim())) {
-    add(transport, 'REQUEST_BODY_NOT_ALLOWED', `Content-Length is ${contentLength}`);
+    add(transport, 'REQUEST_BODY_NOT_ALLOWED', `Content-Length is ${printable(contentLength)}`);
   }
 
   const versions = headers.all('sec-websocket-version');
@@ -110,7 +118,7 @@ export function checkRequest(request: HandshakeRequest): StaticCheck {
   } else {
     const version = (versions[0] as string).trim();
     if (!VERSION.test(version)) {
-      add(transport, 'WEBSOCKET_VERSION_MALFORMED', `Sec-WebSocket-Version is "${version}"`);
+      add(transport, 'WEBSOCKET_VERSION_MALFORMED', `Sec-WebSocket-Version is "${printable(version)}"`);
     } else if (version !== '13') {
       add(transport, 'WEBSOCKET_VERSION_UNSUPPORTED', `Sec-WebSocket-Version is ${version}`);
     }

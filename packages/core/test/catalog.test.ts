@@ -15,6 +15,7 @@ const spec: ReadonlyArray<readonly [code: string, status: number, headers: Recor
   ['UPGRADE_NOT_WEBSOCKET', 426, UPGRADE],
   ['HOST_MISSING', 400, {}],
   ['HOST_DUPLICATE', 400, {}],
+  ['HOST_INVALID', 400, {}],
   ['REQUEST_BODY_NOT_ALLOWED', 400, {}],
   ['WEBSOCKET_VERSION_MISSING', 426, VERSION],
   ['WEBSOCKET_VERSION_UNSUPPORTED', 426, VERSION],

@@ -93,6 +93,12 @@ const rows: Row[] = [
     headers: minimalWith({ Host: ['example.com', 'evil.example'] }),
   },
   {
+    code: 'HOST_INVALID',
+    status: 400,
+    must: {},
+    headers: minimalWith({ Host: 'example.com, evil.example' }),
+  },
+  {
     code: 'REQUEST_BODY_NOT_ALLOWED',
     status: 400,
     must: {},

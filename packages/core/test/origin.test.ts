@@ -74,7 +74,8 @@ describe('same-origin (the default)', () => {
     ['a malformed Origin (no scheme)', { Origin: 'example.com' }, {}, 'ORIGIN_NOT_ALLOWED'],
     ['an empty Origin', { Origin: '' }, {}, 'ORIGIN_NOT_ALLOWED'],
     ['Origin twice', { Origin: ['http://example.com', 'http://example.com'] }, {}, 'ORIGIN_NOT_ALLOWED'],
-    ['a malformed Host', { Origin: 'http://example.com', Host: 'example.com/x' }, {}, 'ORIGIN_NOT_ALLOWED'],
+    // Host is checked before the origin: a value that is not a host never reaches the comparison.
+    ['a malformed Host', { Origin: 'http://example.com', Host: 'example.com/x' }, {}, 'HOST_INVALID'],
   ];
   it.each(rows)('%s → %s', async (_name, extra, init, expected) => {
     expect(await verdict(undefined, extra, init)).toBe(expected);
@@ -104,6 +105,12 @@ describe('same-origin (the default)', () => {
       expect(await verdict(undefined, { ...proxied, 'X-Forwarded-Proto': 'http' }, {}, true)).toBe(
         'ORIGIN_NOT_ALLOWED',
       );
+    });
+    it('never matches an X-Forwarded-Host that is not a host', async () => {
+      for (const forwarded of ['example.com/x', 'example.com:http', '', 'exa mple.com']) {
+        const headers = { ...proxied, 'X-Forwarded-Host': forwarded };
+        expect(await verdict(undefined, headers, {}, true), forwarded).toBe('ORIGIN_NOT_ALLOWED');
+      }
     });
     it('falls back to Host and the connection when no X-Forwarded-* arrived', async () => {
       expect(await verdict(undefined, { Origin: 'http://example.com' }, {}, true)).toBe('accept');

@@ -143,6 +143,40 @@ describe('method and HTTP version', () => {
   });
 });
 
+describe('Host values (RFC 9112 §3.2: uri-host [":" port])', () => {
+  const rows: Row[] = [
+    ['Host: example.com', minimalWith({ Host: 'example.com' }), 'accept'],
+    ['Host: Example.COM:8080', minimalWith({ Host: 'Example.COM:8080' }), 'accept'],
+    ['Host: 127.0.0.1:3521', minimalWith({ Host: '127.0.0.1:3521' }), 'accept'],
+    ['Host: [::1]:3000', minimalWith({ Host: '[::1]:3000' }), 'accept'],
+    ['Host: example.com: (empty port)', minimalWith({ Host: 'example.com:' }), 'accept'],
+    ['Host: xn--bcher-kva.example', minimalWith({ Host: 'xn--bcher-kva.example' }), 'accept'],
+    ['Host: two hosts joined', minimalWith({ Host: '127.0.0.1:3521, evil.example' }), 'HOST_INVALID'],
+    ['Host: empty', minimalWith({ Host: '' }), 'HOST_INVALID'],
+    ['Host: only spaces', minimalWith({ Host: '   ' }), 'HOST_INVALID'],
+    ['Host: a port only', minimalWith({ Host: ':80' }), 'HOST_INVALID'],
+    ['Host: with a path', minimalWith({ Host: 'example.com/chat' }), 'HOST_INVALID'],
+    ['Host: with user info', minimalWith({ Host: 'user@example.com' }), 'HOST_INVALID'],
+    ['Host: port not digits', minimalWith({ Host: 'example.com:http' }), 'HOST_INVALID'],
+    ['Host: port above 65535', minimalWith({ Host: 'example.com:65536' }), 'HOST_INVALID'],
+    ['Host: two ports', minimalWith({ Host: 'example.com:80:81' }), 'HOST_INVALID'],
+    ['Host: bad percent-encoding', minimalWith({ Host: 'ex%zzample.com' }), 'HOST_INVALID'],
+    ['Host: IPv6 without brackets', minimalWith({ Host: '::1' }), 'HOST_INVALID'],
+    ['Host: not an IPv6 address', minimalWith({ Host: '[example.com]' }), 'HOST_INVALID'],
+    ['Host: unclosed bracket', minimalWith({ Host: '[::1' }), 'HOST_INVALID'],
+    ['Host: IPv6 zone id', minimalWith({ Host: '[fe80::1%eth0]' }), 'HOST_INVALID'],
+    ['Host: non-ASCII', minimalWith({ Host: 'bücher.example' }), 'HOST_INVALID'],
+  ];
+  it.each(named(rows))('$name → $expected', async ({ headers, expected }) => {
+    expect(await outcome(headers)).toBe(expected);
+  });
+
+  it('never compares an Origin against a Host that is not a host (same-origin policy)', async () => {
+    const joined = minimalWith({ Host: 'evil.example, example.com', Origin: 'http://example.com' });
+    expect(await outcome(joined)).toBe('HOST_INVALID');
+  });
+});
+
 describe('headers that must not repeat', () => {
   const rows: Row[] = [
     ['Host twice', minimalWith({ Host: ['example.com', 'example.com'] }), 'HOST_DUPLICATE'],

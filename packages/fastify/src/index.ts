@@ -20,6 +20,8 @@ import {
   checkWsSettings,
   createGate,
   holdUpgradeResponse,
+  isProtocolError,
+  pathOf,
   type ReservedWsOption,
   settleHandshake,
   upgradeConnectionOf,
@@ -38,8 +40,11 @@ export type WsSettings = Omit<NonNullable<WebsocketPluginOptions['options']>, Re
 /** The @fastify/websocket options wsgate passes on when it registers @fastify/websocket. */
 export interface WebSocketPluginSettings {
   /**
-   * Handles an error of an open connection (@fastify/websocket's `errorHandler`).
-   * @default logs the error with `request.log` and terminates the connection
+   * Handles an error of an open connection (@fastify/websocket's `errorHandler`): an error the
+   * route's handler threw, or a peer breaking the protocol.
+   * @default a protocol error is logged by wsgate (info, with the connection's identity) and ws
+   *   closes the connection with its close code (1002, 1007, 1009); an error the handler threw is
+   *   logged with `request.log.error` and the connection closed with 1011
    * @example (error, socket, request) => { request.log.warn({ err: error }); socket.close(1011); }
    */
   readonly errorHandler?: NonNullable<WebsocketPluginOptions['errorHandler']>;
@@ -121,7 +126,11 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     );
   }
   const { noServer: _, ...handshake } = wsServerOptions(true);
-  await fastify.register(fastifyWebsocket, { ...settings, options: { ...settings.options, ...handshake } });
+  await fastify.register(fastifyWebsocket, {
+    errorHandler: defaultErrorHandler,
+    ...settings,
+    options: { ...settings.options, ...handshake },
+  });
   fastify.decorateRequest('wsContext', null);
 
   // Core's acceptance callback, run by ws's 'connection' before @fastify/websocket calls the route.
@@ -205,6 +214,17 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     } as Handler as RouteHandlerMethod;
   });
 };
+
+/**
+ * @fastify/websocket's own default logs every error at error level and terminates the socket,
+ * which would cut off the close frame ws sends for a protocol error, and log a client's fault as
+ * the server's.
+ */
+function defaultErrorHandler(error: Error, socket: WebSocket, request: FastifyRequest): void {
+  if (isProtocolError(error)) return;
+  request.log.error({ err: error, path: pathOf(request.url) }, 'websocket connection handler failed');
+  socket.close(1011);
+}
 
 /**
  * The wsgate plugin: register it once, before your routes, instead of `@fastify/websocket`.
