@@ -6,12 +6,15 @@
  *   Config files (nginx, Apache, HAProxy, Caddy) mark regions with `# #region name` … `# #endregion name`.
  *   Marker lines of other regions nested inside are left out; the code fence gets the file's language.
  * - docs/errors.md: the failure catalog table, from `@wsgate/core`'s `catalog` export.
+ * - packages/doctor/README.md: the list between `<!-- causes -->` and `<!-- /causes -->`, from
+ *   `@wsgate/doctor`'s `causes` export, with the exit code of each stage.
  *
  * `tsx scripts/docs.ts` rewrites the docs; `scripts/docs.test.ts` fails when they are stale.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { catalog, catalogCodes } from '../packages/core/src/index.js';
+import { causeCodes, causes, EXIT_CODES } from '../packages/doctor/src/index.js';
 
 export const root = new URL('..', import.meta.url).pathname;
 
@@ -81,7 +84,8 @@ export function renderErrors(): string {
     const headers = Object.entries(entry.headers)
       .map(([name, value]) => `\`${name}: ${value}\``)
       .join(', ');
-    return `| \`${code}\` | ${entry.status} | ${entry.title} | ${headers || '—'} | ${entry.fault} | ${entry.reference} |`;
+    const status = 'statusRange' in entry ? entry.statusRange : entry.status;
+    return `| \`${code}\` | ${status} | ${entry.title} | ${headers || '—'} | ${entry.fault} | ${entry.reference} |`;
   });
   return [
     '# Error codes',
@@ -90,13 +94,30 @@ export function renderErrors(): string {
     '',
     'Every rejection carries one of these codes in its body (`code`) and in the log record. Checks run',
     'in this order; the first failing one decides. Mandatory headers are sent with the values shown',
-    'unless the application gave its own.',
+    'unless the application gave its own. A response the application writes to a handshake itself',
+    '(auth middleware, a rate limiter, a redirect) is sent as written and logged with the code of its',
+    'status; a status range (`3xx`) marks such a code.',
     '',
     '| code | status | title | mandatory headers | fault | reference |',
     '|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
+}
+
+const CAUSES = /(<!-- causes -->\n)[\s\S]*?(<!-- \/causes -->)/;
+
+/** The doctor README's list of causes, from the `causes` catalog. */
+export function renderCauses(markdown: string): string {
+  // A list, not a table: the formatter would re-align a table and the check would see it as stale.
+  const items = causeCodes.map((code) => {
+    const cause = causes[code];
+    return `- \`${code}\` (${cause.stage}, exit ${EXIT_CODES[cause.stage]}): ${cause.meaning} **Fix:** ${cause.fix}`;
+  });
+  return markdown.replace(
+    CAUSES,
+    (_all, open: string, close: string) => `${open}\n${items.join('\n')}\n\n${close}`,
+  );
 }
 
 /** Every Markdown file the generator owns, with its expected content. */
@@ -111,6 +132,8 @@ export function expectedDocs(): Map<string, string> {
     docs.set(file, renderIncludes(readFileSync(join(root, file), 'utf8')));
   }
   docs.set('docs/errors.md', renderErrors());
+  const doctorReadme = 'packages/doctor/README.md';
+  docs.set(doctorReadme, renderCauses(renderIncludes(readFileSync(join(root, doctorReadme), 'utf8'))));
   return docs;
 }
 

@@ -36,7 +36,7 @@ const UPGRADE_426 = { upgrade: 'websocket', connection: /\bupgrade\b/i } as cons
 const KEY_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 const CHAT_ORIGIN = 'http://localhost:5173';
 
-/** Requests shaped exactly as real intermediaries forward a handshake they broke (HANDSHAKE.md §3). */
+/** Requests shaped exactly as real intermediaries forward a handshake they broke (docs/design.md, "Diagnosis"). */
 export const proxyShapes = {
   nginxDefault: { version: '1.0', headers: { Upgrade: null, Connection: 'close' } },
   nginxHttp11Only: { headers: { Upgrade: null, Connection: 'close' } },

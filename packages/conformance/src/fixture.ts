@@ -17,7 +17,15 @@ export interface EndpointSpec {
    * What to do once open. `user` is what the framework's auth middleware attached to the
    * request (Express `req.user`, Koa `ctx.state.user`, Fastify `request.user`).
    */
-  readonly onOpen: (ws: WebSocket, info: { readonly user: unknown; readonly context: unknown }) => void;
+  readonly onOpen: (
+    ws: WebSocket,
+    info: {
+      readonly user: unknown;
+      readonly context: unknown;
+      /** The request headers as the connection handler sees them on the framework's request. */
+      readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+    },
+  ) => void;
 }
 
 /** The path guarded by framework auth middleware (not a wsgate hook). */
@@ -96,6 +104,19 @@ export function fixtureEndpoints(slowHook: Latch): EndpointSpec[] {
       onOpen: echo,
     },
     { path: '/same-origin', options: {}, onOpen: echo },
+    {
+      // What the connection handler sees of the negotiation headers on the framework's request.
+      path: '/handler-view',
+      options: { origins: '*', protocols: ['b.v1'] },
+      onOpen: (ws, { headers }) =>
+        ws.send(
+          JSON.stringify({
+            protocol: headers['sec-websocket-protocol'],
+            extensions: headers['sec-websocket-extensions'],
+            upgrade: headers.upgrade,
+          }),
+        ),
+    },
     {
       path: '/client-preference',
       options: { protocols: ['a.v1', 'b.v1'], protocolPreference: 'client', origins: '*' },

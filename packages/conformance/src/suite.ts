@@ -145,6 +145,25 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
         await closeWs(outcome.ws);
       });
 
+      it('leaves the request headers as the client sent them for the connection handler', async () => {
+        // The client offers two subprotocols, an extension offer ws would refuse (a window of 8)
+        // and a valid one; ws is shown core's choices, the application sees the client's headers.
+        const offer = 'permessage-deflate; server_max_window_bits=8, permessage-deflate';
+        const outcome = await connectWs(url('/handler-view'), ['a.v1', 'b.v1'], {
+          headers: { 'Sec-WebSocket-Extensions': offer },
+          perMessageDeflate: false,
+        });
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(outcome.protocol).toBe('b.v1');
+        expect(JSON.parse(await outcome.next())).toEqual({
+          protocol: 'a.v1,b.v1',
+          extensions: offer,
+          upgrade: 'websocket',
+        });
+        await closeWs(outcome.ws);
+      });
+
       it('shows the ws client the real status, headers and code of a rejection', async () => {
         const outcome = await connectWs(url('/chat'), ['chat.v9']);
         expect(outcome).toMatchObject({ kind: 'rejected', status: 400 });

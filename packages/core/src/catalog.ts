@@ -25,6 +25,11 @@ export interface CatalogEntry {
   readonly fault: Fault;
   /** The specification clause behind the rule. */
   readonly reference: string;
+  /**
+   * For a code that classifies a response the application wrote ({@link codeForStatus}): the
+   * statuses it stands for, e.g. `3xx`. `status` is then a representative.
+   */
+  readonly statusRange?: string;
 }
 
 const UPGRADE_REQUIRED = { Upgrade: 'websocket', Connection: 'Upgrade' } as const;
@@ -246,6 +251,55 @@ export const catalog = {
     fault: 'client',
     reference: 'RFC 9110 §15.5.5',
   },
+  CLIENT_DISCONNECTED: {
+    status: 499,
+    title: 'The client closed the connection before the handshake completed',
+    headers: {},
+    hint: 'Nothing was sent. A client or proxy that gives up sooner than the server’s checks (auth, hooks) take closes early.',
+    fault: 'client',
+    reference: 'RFC 6455 §4.1; status 499 as nginx logs it',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    title: 'The application’s rate limiter refused the handshake',
+    headers: {},
+    fault: 'client',
+    reference: 'RFC 6585 §4',
+  },
+  APPLICATION_REJECTED: {
+    status: 400,
+    statusRange: '4xx',
+    title: 'The application rejected the handshake',
+    headers: {},
+    fault: 'client',
+    reference: 'RFC 9110 §15.5',
+  },
+  REDIRECTED: {
+    status: 302,
+    statusRange: '3xx',
+    title: 'The application answered the handshake with a redirect',
+    headers: {},
+    hint: 'Browsers do not follow redirects on WebSocket handshakes: connect to the final URL (wss:// for https, the path with or without its trailing slash).',
+    fault: 'client',
+    reference: 'RFC 6455 §4.1 (any status but 101 fails the connection)',
+  },
+  HTTP_HANDLER_ANSWERED: {
+    status: 200,
+    statusRange: '1xx/2xx',
+    title: 'A plain HTTP handler answered before the WebSocket endpoint',
+    headers: {},
+    hint: 'An SPA fallback or a static-file handler answered the upgrade: register the WebSocket endpoint before it.',
+    fault: 'server',
+    reference: 'RFC 6455 §4.1',
+  },
+  APPLICATION_ERROR: {
+    status: 500,
+    statusRange: '5xx',
+    title: 'The application failed while handling the handshake',
+    headers: {},
+    fault: 'server',
+    reference: 'RFC 9110 §15.6',
+  },
   HOOK_FAILED: {
     status: 500,
     title: 'The server failed while checking the handshake',
@@ -276,6 +330,52 @@ export type HandshakeErrorCode = keyof typeof catalog;
 export const catalogCodes: readonly HandshakeErrorCode[] = Object.freeze(
   Object.keys(catalog) as HandshakeErrorCode[],
 );
+
+/**
+ * The code of a response the application wrote to a handshake itself (auth middleware's 401, a
+ * rate limiter's 429, a redirect, an SPA fallback's 200), from its status alone. The one place a
+ * status becomes a code.
+ *
+ * @example
+ * ```ts
+ * codeForStatus(401); // 'AUTHENTICATION_REQUIRED'
+ * codeForStatus(308); // 'REDIRECTED'
+ * ```
+ */
+export function codeForStatus(status: number): HandshakeErrorCode {
+  switch (status) {
+    case 401:
+      return 'AUTHENTICATION_REQUIRED';
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'ENDPOINT_NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 429:
+      return 'RATE_LIMITED';
+  }
+  if (status >= 500) return 'APPLICATION_ERROR';
+  if (status >= 400) return 'APPLICATION_REJECTED';
+  if (status >= 300) return 'REDIRECTED';
+  return 'HTTP_HANDLER_ANSWERED';
+}
+
+/**
+ * Headers a response with this status MUST carry, with the value sent when the application gave
+ * none: `WWW-Authenticate` with 401 (RFC 9110 §15.5.2), `Allow` with 405 (§15.5.6), `Upgrade`
+ * and `Connection` with 426 (§15.5.22, §7.8).
+ */
+export function requiredHeadersFor(status: number): Readonly<Record<string, string>> {
+  return REQUIRED_HEADERS[status] ?? NONE;
+}
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+const REQUIRED_HEADERS: Readonly<Record<number, Readonly<Record<string, string>>>> = {
+  401: catalog.AUTHENTICATION_REQUIRED.headers,
+  405: catalog.METHOD_NOT_ALLOWED.headers,
+  426: UPGRADE_REQUIRED,
+};
 
 /** Whether `code` is one of the catalog's codes. */
 export function isCatalogCode(code: string): code is HandshakeErrorCode {

@@ -3,7 +3,7 @@
  *
  * A proxy that drops `Upgrade`/`Connection` still forwards `Sec-WebSocket-*` and `Origin`; a plain
  * GET carries none of them. The fingerprints below were taken from real nginx 1.22, Apache 2.4,
- * HAProxy 2.6 and Caddy 2.6 in front of Node (shared/HANDSHAKE.md §3). Each rule is one entry:
+ * HAProxy 2.6 and Caddy 2.6 in front of Node (docs/design.md, "Diagnosis"). Each rule is one entry:
  * a new proxy is one more object in {@link intermediaryRules}.
  */
 import type { RequestHeaders } from './headers.js';

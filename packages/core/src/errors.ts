@@ -1,17 +1,7 @@
-import { catalog, type HandshakeErrorCode, isCatalogCode } from './catalog.js';
+import { catalog, type HandshakeErrorCode, isCatalogCode, requiredHeadersFor } from './catalog.js';
 import { isValidHeader } from './headers.js';
 
 const BRAND = Symbol.for('@wsgate/core.HandshakeError');
-
-/**
- * Headers a response with this status MUST carry (RFC 9110 §15.5.2 `WWW-Authenticate`, §15.5.6
- * `Allow`, §15.5.22 + §7.8 `Upgrade`/`Connection`), for custom codes the catalog does not cover.
- */
-const STATUS_HEADERS: Readonly<Record<number, Readonly<Record<string, string>>>> = {
-  401: catalog.AUTHENTICATION_REQUIRED.headers,
-  405: catalog.METHOD_NOT_ALLOWED.headers,
-  426: catalog.NOT_A_WEBSOCKET_REQUEST.headers,
-};
 
 /** What a {@link HandshakeError} may carry besides its code. */
 export interface HandshakeErrorInit {
@@ -92,7 +82,7 @@ export class HandshakeError extends Error {
     this.hint = init.hint ?? (entry && 'hint' in entry ? entry.hint : undefined);
     this.body = init.body;
     this.supported = init.supported;
-    this.headers = withDefaults(init.headers ?? {}, entry?.headers ?? STATUS_HEADERS[status] ?? {});
+    this.headers = withDefaults(init.headers ?? {}, entry?.headers ?? requiredHeadersFor(status));
   }
 
   /** Brand check: true for a HandshakeError from any copy of `@wsgate/core`. */

@@ -2,7 +2,7 @@
  * The gate: given one request, decide accept / reject / pass, render the rejection, and log one
  * record. Every adapter creates one gate per WebSocket endpoint and only translates.
  */
-import { catalog, type HandshakeErrorCode } from './catalog.js';
+import { type CatalogEntry, catalog, codeForStatus, type HandshakeErrorCode } from './catalog.js';
 import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
 import { HandshakeError, requestRejection } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
@@ -100,7 +100,7 @@ export class Gate<TRequest = unknown> {
   /** The framework name logged. */
   readonly framework: string;
 
-  constructor(options?: WsGateOptions<TRequest>, adapter: AdapterInfo = { framework: 'core' }) {
+  constructor(options?: WsGateOptions<TRequest, unknown>, adapter: AdapterInfo = { framework: 'core' }) {
     this.options = resolveOptions(options, adapter.packageName, adapter.extraOptions);
     this.framework = adapter.framework;
   }
@@ -121,6 +121,13 @@ export class Gate<TRequest = unknown> {
       }
       if (opts.plainRequests === 'pass') return { kind: 'pass', reason: 'plainRequests is "pass"' };
     }
+    if (this.#shuttingDown) {
+      const error = requestRejection('SERVER_SHUTTING_DOWN', {
+        detail: 'the endpoint is closing and takes no new connections',
+        hint: 'Reconnect after the Retry-After delay (to another instance behind a load balancer).',
+      });
+      return this.#reject(error, undefined, [], undefined);
+    }
 
     const failures = [...checked.transport, ...checked.negotiation].map((f) => f.code);
     const first = checked.transport[0];
@@ -128,7 +135,7 @@ export class Gate<TRequest = unknown> {
     // No transport check failed: until a negotiation failure decides, all of them are "others".
     const others = failures;
 
-    const origin = await this.#guard(() => checkOrigin(opts.origins, handshake, request, opts.trustProxy));
+    const origin = await this.#guard(() => checkOrigin(opts.origins, handshake, request));
     if (origin instanceof HandshakeError) return this.#reject(origin, undefined, others, undefined);
     if (!origin.ok) {
       const error = requestRejection('ORIGIN_NOT_ALLOWED', {
@@ -169,9 +176,27 @@ export class Gate<TRequest = unknown> {
     };
   }
 
-  /** Renders a rejection for the request (JSON or text by its `Accept`). */
-  render(decision: RejectDecision, handshake: HandshakeRequest): HttpResponse {
-    return renderRejection(decision.error, handshake.headers, { production: this.options.production });
+  /** From now on every handshake is refused with `SERVER_SHUTTING_DOWN` (the endpoint is closing). */
+  shutDown(): void {
+    this.#shuttingDown = true;
+  }
+
+  /** Whether {@link shutDown} was called. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  #shuttingDown = false;
+
+  /**
+   * Renders a rejection for the request (JSON or text by its `Accept`).
+   *
+   * @param production - Overrides the `production` option (a server-wide setting).
+   */
+  render(decision: RejectDecision, handshake: HandshakeRequest, production?: boolean): HttpResponse {
+    return renderRejection(decision.error, handshake.headers, {
+      production: production ?? this.options.production,
+    });
   }
 
   /**
@@ -183,15 +208,7 @@ export class Gate<TRequest = unknown> {
     decision: AcceptDecision | RejectDecision,
     extras: ReportExtras,
   ): HandshakeRecord {
-    const base = {
-      path: pathOf(handshake.url),
-      framework: this.framework,
-      arrival: handshake.arrival,
-      origin: decision.origin ?? originOf(handshake),
-      remoteAddress: handshake.remoteAddress,
-      durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
-      requestId: extras.requestId,
-    };
+    const base = this.#recordBase(handshake, decision.origin, extras);
     if (decision.kind === 'accept') {
       const record: HandshakeRecord = {
         outcome: 'accepted',
@@ -219,6 +236,39 @@ export class Gate<TRequest = unknown> {
     };
     reportHandshake(record, extras.logger ?? this.options.logger, error.isServerFault);
     return record;
+  }
+
+  /**
+   * Logs the outcome of a handshake the application answered itself before any endpoint (a 401
+   * from auth middleware, a rate limiter's 429, a redirect): the status as written, its code from
+   * {@link codeForStatus}. Returns the record.
+   */
+  reportResponse(handshake: HandshakeRequest, status: number, extras: ReportExtras): HandshakeRecord {
+    const code = codeForStatus(status);
+    const entry: CatalogEntry = catalog[code];
+    const record: HandshakeRecord = {
+      outcome: 'rejected',
+      status,
+      code,
+      ...this.#recordBase(handshake, undefined, extras),
+      detail: 'the application answered before reaching a WebSocket endpoint',
+      hint: entry.hint,
+    };
+    reportHandshake(record, extras.logger ?? this.options.logger, entry.fault === 'server');
+    return record;
+  }
+
+  #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
+    return {
+      path: pathOf(handshake.url),
+      framework: this.framework,
+      arrival: handshake.arrival,
+      origin: origin ?? originOf(handshake),
+      remoteAddress: handshake.remoteAddress,
+      peerAddress: handshake.peerAddress,
+      durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
+      requestId: extras.requestId,
+    };
   }
 
   /** Builds a rejection decision for a code an adapter detects itself (e.g. `ENDPOINT_NOT_FOUND`). */
@@ -331,7 +381,7 @@ function hintFor(code: HandshakeErrorCode, diagnosis: Diagnosis | undefined): st
  * ```
  */
 export function createGate<TRequest = unknown>(
-  options?: WsGateOptions<TRequest>,
+  options?: WsGateOptions<TRequest, unknown>,
   adapter?: AdapterInfo,
 ): Gate<TRequest> {
   return new Gate(options, adapter);

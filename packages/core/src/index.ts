@@ -7,17 +7,12 @@ export {
   type CatalogEntry,
   catalog,
   catalogCodes,
+  codeForStatus,
   type Fault,
   type HandshakeErrorCode,
   isCatalogCode,
+  requiredHeadersFor,
 } from './catalog.js';
-export {
-  type ConnectionIdentity,
-  closeCodeOf,
-  isProtocolError,
-  type OpenWebSocket,
-  watchErrors,
-} from './connection.js';
 export {
   type Confidence,
   clientRules,
@@ -63,9 +58,8 @@ export {
   reportConnectionError,
   reportHandshake,
 } from './logging.js';
-export { guardSocket, writeRawResponse } from './node.js';
 export {
-  type AttachOptions,
+  closestName,
   type HandshakeHook,
   type HandshakeInfo,
   type ProtocolSelector,
@@ -74,7 +68,7 @@ export {
   type WsGateOptions,
 } from './options.js';
 export { type OriginPolicy, type OriginPredicate, type ParsedOrigin, parseOrigin } from './origin.js';
-export { type Arrival, type HandshakeRequest, pathOf, readRequest } from './request.js';
+export { type Arrival, type HandshakeRequest, pathOf, type Site } from './request.js';
 export {
   acceptHeaders,
   computeAcceptKey,
@@ -93,25 +87,21 @@ export {
   selectSubprotocol,
 } from './subprotocols.js';
 export {
-  attachUpgradeDispatch,
-  type CompleteUpgrade,
-  completeUpgrade,
-  type HoldUpgradeResponse,
-  hasUpgradeDispatch,
-  holdUpgradeResponse,
-  type SettleHandshake,
-  settleHandshake,
-  UNCLAIMED_UPGRADE_GRACE_MS,
-  type UpgradeConnection,
-  type UpgradeHandler,
-  upgradeConnectionOf,
-} from './upgrade.js';
+  type CertificateInfo,
+  type CertificateMaterial,
+  checkCertificate,
+  EXPIRY_WARNING_DAYS,
+  explainTlsClientError,
+  splitPem,
+  TLS_CERTIFICATE_MESSAGE,
+  TLS_CLIENT_ERROR_MESSAGE,
+  type TlsCertificateCheck,
+  type TlsCertificateCode,
+  type TlsCertificateFinding,
+  type TlsClientErrorCause,
+  type TlsClientErrorCode,
+  type TlsRecord,
+  type WatchTlsOptions,
+  watchTlsServer,
+} from './tls.js';
 export { checkRequest, hasWebSocketSigns } from './validate.js';
-export {
-  checkWsSettings,
-  handleProtocols,
-  prepareForWs,
-  RESERVED_WS_OPTIONS,
-  type ReservedWsOption,
-  wsServerOptions,
-} from './ws-glue.js';

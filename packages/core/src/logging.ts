@@ -43,8 +43,10 @@ export interface HandshakeRecord {
   readonly protocol?: string | undefined;
   /** The request's `Origin`, normalised when it parsed. */
   readonly origin?: string | undefined;
-  /** The peer address. */
+  /** The client address as the framework reports it (`req.ip`, `ctx.ip`, `request.ip`). */
   readonly remoteAddress?: string | undefined;
+  /** The TCP peer (a proxy), when it differs from `remoteAddress`. */
+  readonly peerAddress?: string | undefined;
   /** Time from the request reaching wsgate to the outcome, in milliseconds. */
   readonly durationMs: number;
   /** The diagnosed intermediary's id (`nginx`, `apache`, …). */

@@ -22,7 +22,10 @@ export interface HandshakeInfo {
  * - Throw or return a `HandshakeError` to reject (`AUTHENTICATION_REQUIRED`, `FORBIDDEN`, a custom status…).
  * - Any other thrown error rejects with `HOOK_FAILED` (500, details only in the log).
  */
-export type HandshakeHook<TRequest = unknown> = (request: TRequest, info: HandshakeInfo) => unknown;
+export type HandshakeHook<TRequest = unknown, TContext = unknown> = (
+  request: TRequest,
+  info: HandshakeInfo,
+) => TContext | Promise<TContext>;
 
 /**
  * Picks the subprotocol. Return one of `offered` (exactly), or `undefined` for none. Anything else
@@ -37,8 +40,9 @@ export type ProtocolSelector<TRequest = unknown> = (
  * Options of a WebSocket endpoint. The same object works with every wsgate adapter.
  *
  * @typeParam TRequest - The framework's request type passed to hooks.
+ * @typeParam TContext - What `beforeUpgrade` returns: the connection handler's `context`.
  */
-export interface WsGateOptions<TRequest = unknown> {
+export interface WsGateOptions<TRequest = unknown, TContext = unknown> {
   /**
    * The subprotocols this endpoint speaks, in server preference order.
    * @default []
@@ -74,11 +78,6 @@ export interface WsGateOptions<TRequest = unknown> {
    */
   readonly origins?: OriginPolicy<TRequest> | undefined;
   /**
-   * Trust `X-Forwarded-Host`/`X-Forwarded-Proto` for the same-origin check (only behind your own proxy).
-   * @default false
-   */
-  readonly trustProxy?: boolean | undefined;
-  /**
    * Negotiate permessage-deflate. Offers that break RFC 7692 are declined, never rejected.
    * @default false
    */
@@ -87,7 +86,7 @@ export interface WsGateOptions<TRequest = unknown> {
    * Runs before the 101, after the origin check: accept with a context, or reject.
    * @example async (req) => { if (!req.user) throw new HandshakeError('AUTHENTICATION_REQUIRED'); return req.user; }
    */
-  readonly beforeUpgrade?: HandshakeHook<TRequest> | undefined;
+  readonly beforeUpgrade?: HandshakeHook<TRequest, TContext> | undefined;
   /**
    * What to do with a plain HTTP GET (no WebSocket headers at all) to the endpoint: `'reject'`
    * answers 426 `NOT_A_WEBSOCKET_REQUEST` with a diagnosis; `'pass'` leaves it to the framework's
@@ -114,7 +113,6 @@ export interface ResolvedOptions<TRequest> {
   readonly onNoProtocolMatch: 'reject' | 'proceed';
   readonly selectProtocol: ProtocolSelector<TRequest> | undefined;
   readonly origins: OriginMatcher<TRequest>;
-  readonly trustProxy: boolean;
   readonly perMessageDeflate: boolean;
   readonly beforeUpgrade: HandshakeHook<TRequest> | undefined;
   readonly plainRequests: 'reject' | 'pass';
@@ -129,7 +127,6 @@ const KNOWN = new Set([
   'onNoProtocolMatch',
   'selectProtocol',
   'origins',
-  'trustProxy',
   'perMessageDeflate',
   'beforeUpgrade',
   'plainRequests',
@@ -144,7 +141,7 @@ const KNOWN = new Set([
  * @param extraKeys - Option names an adapter adds on top (they are skipped here).
  */
 export function resolveOptions<TRequest>(
-  options: WsGateOptions<TRequest> = {},
+  options: WsGateOptions<TRequest, unknown> = {},
   pkg = '@wsgate/core',
   extraKeys: readonly string[] = [],
 ): ResolvedOptions<TRequest> {
@@ -155,7 +152,15 @@ export function resolveOptions<TRequest>(
     throw new TypeError(`${pkg}: options must be an object`);
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key) && !extraKeys.includes(key)) fail(key, 'is not a known option');
+    if (KNOWN.has(key) || extraKeys.includes(key)) continue;
+    if (key === 'trustProxy') {
+      fail(
+        key,
+        "was removed: wsgate follows the framework's own trust-proxy setting (Express `app.set('trust proxy', …)`, Koa `app.proxy`, Fastify `trustProxy`)",
+      );
+    }
+    const closest = closestName(key, [...KNOWN, ...extraKeys]);
+    fail(key, `is not a known option${closest ? ` (did you mean \`${closest}\`?)` : ''}`);
   }
   const protocols = options.protocols ?? [];
   if (!Array.isArray(protocols)) fail('protocols', 'must be an array of subprotocol tokens');
@@ -215,7 +220,6 @@ export function resolveOptions<TRequest>(
     onNoProtocolMatch: oneOf('onNoProtocolMatch', options.onNoProtocolMatch, ['reject', 'proceed'], 'reject'),
     selectProtocol,
     origins,
-    trustProxy: bool('trustProxy', options.trustProxy, false),
     perMessageDeflate: bool('perMessageDeflate', options.perMessageDeflate, false),
     beforeUpgrade: fn<HandshakeHook<TRequest>>('beforeUpgrade', options.beforeUpgrade),
     plainRequests: oneOf('plainRequests', options.plainRequests, ['reject', 'pass'], 'reject'),
@@ -225,7 +229,31 @@ export function resolveOptions<TRequest>(
 }
 
 /**
- * Options of an adapter's `attach(server, options)`: where to log the outcomes of upgrades that
- * reach no endpoint (404s, and responses middleware writes before the endpoint).
+ * The known name closest to a misspelt one (Levenshtein distance, case-insensitive), when it is
+ * close enough to be the likely intent: at most a third of the name's length.
  */
-export type AttachOptions = Pick<WsGateOptions, 'logger' | 'production'>;
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

@@ -37,12 +37,7 @@ export type OriginPolicy<TRequest = unknown> =
 /** A compiled origin policy: returns whether `origin` is allowed for `request`. */
 export interface OriginMatcher<TRequest> {
   readonly kind: 'same-origin' | 'any' | 'list' | 'function';
-  allows(
-    origin: string,
-    handshake: HandshakeRequest,
-    request: TRequest,
-    trustProxy: boolean,
-  ): boolean | Promise<boolean>;
+  allows(origin: string, handshake: HandshakeRequest, request: TRequest): boolean | Promise<boolean>;
 }
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
@@ -81,23 +76,31 @@ export function parseOrigin(value: string): ParsedOrigin | undefined {
   return { scheme, host, port, normalized };
 }
 
-function sameOrigin(origin: ParsedOrigin, handshake: HandshakeRequest, trustProxy: boolean): boolean {
-  const forwardedHost = trustProxy ? firstForwarded(handshake, 'x-forwarded-host') : undefined;
-  const forwardedProto = trustProxy ? firstForwarded(handshake, 'x-forwarded-proto') : undefined;
-  const hostHeader = forwardedHost ?? handshake.headers.get('host');
-  if (hostHeader === undefined) return false;
-  // Never compare against a value that is not a host (HOST_INVALID rejects it before this check;
-  // a trusted X-Forwarded-Host is checked here).
-  const host = parseHost(hostHeader);
-  if (!host) return false;
-  const secure = forwardedProto ? /^(https|wss)$/i.test(forwardedProto) : handshake.secure === true;
-  const port = host.port ?? (secure ? '443' : '80');
-  return origin.host === host.host && origin.port === port;
+function sameOrigin(origin: ParsedOrigin, handshake: HandshakeRequest): boolean {
+  const site = addressedTo(handshake);
+  return site !== undefined && origin.host === site.host && origin.port === site.port;
 }
 
-function firstForwarded(handshake: HandshakeRequest, name: string): string | undefined {
-  const value = handshake.headers.list(name)[0];
-  return value === undefined ? undefined : value;
+/**
+ * The host and port a request was addressed to. With the framework's resolved site (its
+ * trust-proxy setting applied), the first of `X-Forwarded-Host` and `Host` whose host is the
+ * framework's host name gives the port, and the framework's scheme the default port; without it,
+ * `Host` and the connection. A value that is not a host never matches.
+ */
+function addressedTo(handshake: HandshakeRequest): { host: string; port: string } | undefined {
+  const { site, headers } = handshake;
+  const candidates = site
+    ? [headers.list('x-forwarded-host')[0], headers.get('host')]
+    : [headers.get('host')];
+  const hostname = site?.hostname.toLowerCase();
+  const secure = site ? site.protocol === 'https' || site.protocol === 'wss' : handshake.secure === true;
+  for (const value of candidates) {
+    if (value === undefined) continue;
+    const parsed = parseHost(value);
+    if (!parsed || (hostname !== undefined && parsed.host !== hostname)) continue;
+    return { host: parsed.host, port: parsed.port ?? (secure ? '443' : '80') };
+  }
+  return undefined;
 }
 
 /**
@@ -110,9 +113,9 @@ export function compileOriginPolicy<TRequest>(
   if (policy === 'same-origin') {
     return {
       kind: 'same-origin',
-      allows: (origin, handshake, _req, trustProxy) => {
+      allows: (origin, handshake) => {
         const parsed = parseOrigin(origin);
-        return parsed !== undefined && sameOrigin(parsed, handshake, trustProxy);
+        return parsed !== undefined && sameOrigin(parsed, handshake);
       },
     };
   }
@@ -205,7 +208,6 @@ export async function checkOrigin<TRequest>(
   matcher: OriginMatcher<TRequest>,
   handshake: HandshakeRequest,
   request: TRequest,
-  trustProxy: boolean,
 ): Promise<OriginCheck> {
   const values = handshake.headers.all('origin');
   if (values.length === 0) return { ok: true, origin: undefined };
@@ -223,7 +225,7 @@ export async function checkOrigin<TRequest>(
   if (origin === 'null' && matcher.kind === 'same-origin') {
     return { ok: false, origin, detail: 'the Origin "null" (an opaque origin) is not allowed' };
   }
-  const allowed = await matcher.allows(origin, handshake, request, trustProxy);
+  const allowed = await matcher.allows(origin, handshake, request);
   return allowed
     ? { ok: true, origin }
     : { ok: false, origin, detail: `the Origin "${origin}" is not allowed` };

@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import { RequestHeaders } from './headers.js';
+import type { RequestHeaders } from './headers.js';
 
 /**
  * Where a request reached the application: Node's `'upgrade'` event, or the normal `'request'`
@@ -19,41 +18,29 @@ export interface HandshakeRequest {
   readonly headers: RequestHeaders;
   /** Where it arrived. */
   readonly arrival: Arrival;
-  /** The peer address, if known. */
+  /**
+   * The client's address as the framework reports it (`req.ip`, `ctx.ip`, `request.ip`: the
+   * forwarded client under the framework's own trust-proxy setting), else the peer address.
+   */
   readonly remoteAddress?: string | undefined;
-  /** Whether the connection is TLS (used for same-origin default ports). */
+  /** The TCP peer's address (the proxy, behind one), when it differs from `remoteAddress`. */
+  readonly peerAddress?: string | undefined;
+  /** Whether the connection to this server is TLS. */
   readonly secure?: boolean | undefined;
+  /**
+   * The host name and scheme the framework resolved for the request, its trust-proxy setting
+   * applied (`X-Forwarded-Host`/`-Proto` only when it trusts the peer). The same-origin policy
+   * compares against these; without them, against `Host` and the connection.
+   */
+  readonly site?: Site | undefined;
 }
 
-/**
- * Reads a Node `IncomingMessage` into a {@link HandshakeRequest}.
- *
- * @param req - The request from `'request'` or `'upgrade'`.
- * @param arrival - Which of the two events delivered it.
- *
- * @example
- * ```ts
- * server.on('upgrade', (req, socket, head) => {
- *   const request = readRequest(req, 'upgrade');
- * });
- * ```
- */
-export function readRequest(req: IncomingMessage, arrival: Arrival): HandshakeRequest {
-  // Express rewrites `req.url` below a mount path and keeps the request target in `originalUrl`.
-  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
-  const socket = req.socket as (IncomingMessage['socket'] & { encrypted?: boolean }) | null;
-  return {
-    method: req.method ?? 'GET',
-    url: typeof original === 'string' ? original : (req.url ?? '/'),
-    httpVersion: req.httpVersion,
-    // An in-process request object (@fastify/websocket's injectWS) has only `headers`.
-    headers: Array.isArray(req.rawHeaders)
-      ? new RequestHeaders(req.rawHeaders)
-      : RequestHeaders.fromObject(req.headers ?? {}),
-    arrival,
-    remoteAddress: socket?.remoteAddress,
-    secure: socket?.encrypted === true,
-  };
+/** The host name and scheme a request was addressed to, as the framework resolved them. */
+export interface Site {
+  /** The host name without port, e.g. `example.com` (`req.hostname`, `ctx.hostname`, `request.hostname`). */
+  readonly hostname: string;
+  /** `https` or `http` (`req.protocol`, `ctx.protocol`, `request.protocol`). */
+  readonly protocol: string;
 }
 
 /** The path of a request target, without the query string. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { catalog, catalogCodes, isCatalogCode } from '../src/index.js';
+import { catalog, catalogCodes, codeForStatus, isCatalogCode, requiredHeadersFor } from '../src/index.js';
 
 const UPGRADE = { Upgrade: 'websocket', Connection: 'Upgrade' };
 const VERSION = { ...UPGRADE, 'Sec-WebSocket-Version': '13' };
 
-/** shared/HANDSHAKE.md §2, row by row, in check order: code, status, must-have headers. */
+/** The catalog (docs/errors.md, docs/design.md "The catalog"), row by row, in check order: code, status, must-have headers. */
 const spec: ReadonlyArray<readonly [code: string, status: number, headers: Record<string, string>]> = [
   ['METHOD_NOT_ALLOWED', 405, { Allow: 'GET' }],
   ['HTTP_VERSION_TOO_OLD', 426, UPGRADE],
@@ -33,15 +33,28 @@ const spec: ReadonlyArray<readonly [code: string, status: number, headers: Recor
   ['SUBPROTOCOL_UNSUPPORTED', 400, {}],
   ['EXTENSIONS_HEADER_MALFORMED', 400, {}],
   ['ENDPOINT_NOT_FOUND', 404, {}],
+  ['CLIENT_DISCONNECTED', 499, {}],
+  // Codes of responses the application wrote itself (codeForStatus).
+  ['RATE_LIMITED', 429, {}],
+  ['APPLICATION_REJECTED', 400, {}],
+  ['REDIRECTED', 302, {}],
+  ['HTTP_HANDLER_ANSWERED', 200, {}],
+  ['APPLICATION_ERROR', 500, {}],
   ['HOOK_FAILED', 500, {}],
   ['SUBPROTOCOL_SELECTION_INVALID', 500, {}],
   ['UPGRADE_LISTENER_MISSING', 500, {}],
 ];
 
-const SERVER_FAULTS = ['HOOK_FAILED', 'SUBPROTOCOL_SELECTION_INVALID', 'UPGRADE_LISTENER_MISSING'];
+const SERVER_FAULTS = [
+  'HTTP_HANDLER_ANSWERED',
+  'APPLICATION_ERROR',
+  'HOOK_FAILED',
+  'SUBPROTOCOL_SELECTION_INVALID',
+  'UPGRADE_LISTENER_MISSING',
+];
 
 describe('catalog', () => {
-  it('lists exactly the codes of HANDSHAKE.md §2, in check order', () => {
+  it('lists exactly the documented codes, in check order', () => {
     expect(catalogCodes).toEqual(spec.map(([code]) => code));
   });
 
@@ -54,7 +67,7 @@ describe('catalog', () => {
     expect(entry.reference.length).toBeGreaterThan(0);
   });
 
-  it.each(spec)('%s is a server fault only when HANDSHAKE.md §2 says so', (code) => {
+  it.each(spec)('%s is a server fault only where the catalog says so', (code) => {
     const entry = catalog[code as keyof typeof catalog];
     expect(entry.fault).toBe(SERVER_FAULTS.includes(code) ? 'server' : 'client');
   });
@@ -70,5 +83,45 @@ describe('catalog', () => {
     expect(isCatalogCode('NOPE')).toBe(false);
     expect(isCatalogCode('toString')).toBe(false);
     expect(isCatalogCode('__proto__')).toBe(false);
+  });
+});
+
+describe('codeForStatus: the code of a status the application wrote', () => {
+  it.each([
+    [101, 'HTTP_HANDLER_ANSWERED'],
+    [200, 'HTTP_HANDLER_ANSWERED'],
+    [204, 'HTTP_HANDLER_ANSWERED'],
+    [301, 'REDIRECTED'],
+    [302, 'REDIRECTED'],
+    [307, 'REDIRECTED'],
+    [308, 'REDIRECTED'],
+    [400, 'APPLICATION_REJECTED'],
+    [401, 'AUTHENTICATION_REQUIRED'],
+    [403, 'FORBIDDEN'],
+    [404, 'ENDPOINT_NOT_FOUND'],
+    [405, 'METHOD_NOT_ALLOWED'],
+    [409, 'APPLICATION_REJECTED'],
+    [426, 'APPLICATION_REJECTED'],
+    [429, 'RATE_LIMITED'],
+    [451, 'APPLICATION_REJECTED'],
+    [500, 'APPLICATION_ERROR'],
+    [502, 'APPLICATION_ERROR'],
+    [503, 'APPLICATION_ERROR'],
+  ] as const)('%i → %s', (status, code) => {
+    expect(codeForStatus(status)).toBe(code);
+    expect(isCatalogCode(codeForStatus(status))).toBe(true);
+  });
+});
+
+describe('requiredHeadersFor: what a status makes mandatory (RFC 9110)', () => {
+  it.each([
+    [401, { 'WWW-Authenticate': 'Bearer' }],
+    [405, { Allow: 'GET' }],
+    [426, UPGRADE],
+    [400, {}],
+    [429, {}],
+    [503, {}],
+  ] as const)('%i → %j', (status, headers) => {
+    expect(requiredHeadersFor(status)).toEqual(headers);
   });
 });

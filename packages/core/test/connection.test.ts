@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { closeCodeOf, isProtocolError, type Logger, watchErrors } from '../src/index.js';
+import type { Logger } from '../src/index.js';
+import { closeCodeOf, isProtocolError, watchErrors } from '../src/node/index.js';
 
 describe('closeCodeOf: the close code ws sends for its error codes', () => {
   it.each([

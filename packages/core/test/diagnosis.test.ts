@@ -1,5 +1,5 @@
 /**
- * Diagnosis (shared/HANDSHAKE.md §3): each row is a request as the proxy or client really sends it,
+ * Diagnosis (docs/design.md, "Diagnosis"): each row is a request as the proxy or client really sends it,
  * run through the gate on the path it arrives on (Node delivers all of these to `'request'`).
  */
 import { describe, expect, it } from 'vitest';

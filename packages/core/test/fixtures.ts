@@ -1,6 +1,6 @@
 /**
  * Request builders shared by the core tests. Header sets are written out as each client or proxy
- * sends them (shared/HANDSHAKE.md §3), so a test row reads like the request on the wire.
+ * sends them (docs/design.md, "Diagnosis"), so a test row reads like the request on the wire.
  */
 import {
   createGate,

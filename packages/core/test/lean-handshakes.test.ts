@@ -9,13 +9,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import {
-  createGate,
-  HandshakeError,
-  RequestHeaders,
-  settleHandshake,
-  wsServerOptions,
-} from '../src/index.js';
+import { createGate, HandshakeError, RequestHeaders } from '../src/index.js';
+import { settleHandshake, wsServerOptions } from '../src/node/index.js';
 import { KEY } from './fixtures.js';
 
 const cleanups: (() => void)[] = [];

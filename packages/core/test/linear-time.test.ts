@@ -5,10 +5,11 @@
  * that makes the match fail at the end — and the whole decision (checks, origin, negotiation,
  * diagnosis, rendering) runs on it.
  *
- * The bound is not a benchmark: a linear pass over 16 KiB takes well under a millisecond here,
- * and the quadratic trim this suite was written for took 400–1,000 ms per request. The bound sits
- * between the two with a margin of about fifty either way, and a case counts as slow only if it
- * is slow three times in a row (a GC pause or a busy machine does not fail it).
+ * The bound is not a benchmark: a linear pass over one such request (eight decisions, sixteen
+ * renderings) takes 1–20 ms here even on a loaded machine, and the quadratic trim this suite was
+ * written for took 1,900–3,500 ms on the same requests. The bound sits between the two with a
+ * margin of at least four either way, and a case counts as slow only if it is slow three times in
+ * a row (a GC pause or a busy machine does not fail it).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -32,7 +33,7 @@ import { type HeaderObject, minimalHeaders, request } from './fixtures.js';
 /** Room for one adversarial value inside Node's 16 KiB header limit, next to a minimal handshake. */
 const SIZE = 16_000;
 /** Milliseconds one whole decision on one adversarial request may take. */
-const BOUND_MS = 50;
+const BOUND_MS = 250;
 
 /** A run of `unit` filling `SIZE` characters, then `tail`. */
 const run = (unit: string, tail: string) => unit.repeat(Math.ceil(SIZE / unit.length)).slice(0, SIZE) + tail;
@@ -128,7 +129,7 @@ const HEADERS = [
 /** Option sets that send a request down every path: each origin policy kind, negotiation, trust. */
 const OPTIONS: ReadonlyArray<WsGateOptions> = [
   {},
-  { trustProxy: true, protocols: ['chat.v2', 'chat.v1'], requireProtocol: true },
+  { protocols: ['chat.v2', 'chat.v1'], requireProtocol: true },
   {
     origins: ['https://app.example.com', 'https://*.example.com', 'null'],
     protocols: ['chat.v1'],

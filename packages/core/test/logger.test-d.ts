@@ -1,6 +1,6 @@
 /**
  * Type test: the loggers users already have satisfy core's `Logger` as they are
- * (shared/STYLE.md, "A local Logger interface that pino and Fastify's request.log both satisfy").
+ * (docs/design.md, "The log record").
  */
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';

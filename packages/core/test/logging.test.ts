@@ -3,6 +3,7 @@ import { type Logger as PinoLogger, pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ACCEPTED_MESSAGE,
+  type CatalogEntry,
   catalog,
   catalogCodes,
   createGate,
@@ -177,8 +178,15 @@ describe('one record per handshake, through pino', () => {
   it.each(catalogCodes)('logs %s at the level of its fault (client → 30, server → 50)', (code) => {
     const { logger, records } = capture();
     const gate = createGate({ logger });
-    const decision = gate.reject(new HandshakeError(code));
-    gate.report(request(minimalHeaders), decision, { startedAt: performance.now() });
+    const entry: CatalogEntry = catalog[code];
+    if (entry.statusRange === undefined) {
+      gate.report(request(minimalHeaders), gate.reject(new HandshakeError(code)), {
+        startedAt: performance.now(),
+      });
+    } else {
+      // A code that classifies what the application wrote: logged from the status.
+      gate.reportResponse(request(minimalHeaders), entry.status, { startedAt: performance.now() });
+    }
     expect(records()).toEqual([
       expect.objectContaining({
         level: catalog[code].fault === 'server' ? 50 : 30,

@@ -6,14 +6,8 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createGate,
-  guardSocket,
-  type HandshakeRequest,
-  type HttpResponse,
-  readRequest,
-  writeRawResponse,
-} from '../src/index.js';
+import { createGate, type HandshakeRequest, type HttpResponse } from '../src/index.js';
+import { guardSocket, readRequest, writeRawResponse } from '../src/node/index.js';
 import { KEY, minimalWith, request } from './fixtures.js';
 
 let server: Server;

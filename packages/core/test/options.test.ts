@@ -54,6 +54,26 @@ describe('option validation', () => {
     expect(() => createGate({ origins: ['nope'] }, adapter)).not.toThrow(/@wsgate\/core/);
   });
 
+  it('names the closest option for a misspelt one', () => {
+    const misspelt = (options: object) => () => createGate(options as WsGateOptions<unknown>);
+    expect(misspelt({ protocol: ['a'] })).toThrow(
+      /option `protocol` is not a known option \(did you mean `protocols`\?\)/,
+    );
+    expect(misspelt({ orgins: '*' })).toThrow(/did you mean `origins`/);
+    expect(misspelt({ beforeupgrade: noop })).toThrow(/did you mean `beforeUpgrade`/);
+    expect(misspelt({ onUpgrade: noop })).not.toThrow(/did you mean/);
+    expect(misspelt({ wss: {} })).not.toThrow(/did you mean/);
+    expect(() =>
+      createGate({ wss: {} } as WsGateOptions<unknown>, { framework: 'x', extraOptions: ['ws'] }),
+    ).toThrow(/did you mean `ws`/);
+  });
+
+  it('says where trustProxy went: the framework’s own trust-proxy setting', () => {
+    expect(() => createGate({ trustProxy: true } as WsGateOptions<unknown>)).toThrow(
+      /option `trustProxy` was removed: wsgate follows the framework's own trust-proxy setting/,
+    );
+  });
+
   it('accepts the option names an adapter adds', () => {
     const options = { path: '/ws' } as unknown as WsGateOptions<unknown>;
     expect(() => createGate(options, { framework: 'express', extraOptions: ['path'] })).not.toThrow();
@@ -73,7 +93,7 @@ describe('option validation', () => {
       { selectProtocol: (offered) => offered[0], requireProtocol: true },
       { onNoProtocolMatch: 'proceed', plainRequests: 'pass' },
       { origins: '*' },
-      { origins: 'same-origin', trustProxy: true },
+      { origins: 'same-origin' },
       { origins: ['https://a.example', 'https://*.b.example', /^https:\/\/c\./, 'null'] },
       { origins: () => true },
       { perMessageDeflate: true, production: true, beforeUpgrade: noop },
@@ -97,7 +117,6 @@ describe('defaults', () => {
       requireProtocol: false,
       onNoProtocolMatch: 'reject',
       selectProtocol: undefined,
-      trustProxy: false,
       perMessageDeflate: false,
       beforeUpgrade: undefined,
       plainRequests: 'reject',

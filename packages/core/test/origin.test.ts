@@ -7,13 +7,8 @@ async function verdict(
   origins: OriginPolicy<unknown> | undefined,
   extra: HeaderObject,
   init: Parameters<typeof request>[1] = {},
-  trustProxy = false,
 ): Promise<string> {
-  const { decision } = await run(
-    { ...(origins === undefined ? {} : { origins }), trustProxy },
-    minimalWith(extra),
-    init,
-  );
+  const { decision } = await run(origins === undefined ? {} : { origins }, minimalWith(extra), init);
   return decision.kind === 'reject' ? decision.error.code : decision.kind;
 }
 
@@ -81,43 +76,55 @@ describe('same-origin (the default)', () => {
     expect(await verdict(undefined, extra, init)).toBe(expected);
   });
 
-  describe('behind a trusted proxy (trustProxy)', () => {
+  // The framework resolves host and scheme under its own trust-proxy setting (req.hostname and
+  // req.protocol in Express, ctx.* in Koa, request.* in Fastify) and hands them over as `site`.
+  describe('with the site the framework resolved (its trust-proxy setting applied)', () => {
     const proxied: HeaderObject = {
       Host: 'backend:3000',
       Origin: 'https://example.com',
       'X-Forwarded-Host': 'example.com',
       'X-Forwarded-Proto': 'https',
     };
-    it('uses X-Forwarded-Host and -Proto only when trusted', async () => {
-      expect(await verdict(undefined, proxied, {}, true)).toBe('accept');
-      expect(await verdict(undefined, proxied, {}, false)).toBe('ORIGIN_NOT_ALLOWED');
-    });
-    it('takes the first (client-facing) element of a forwarded list', async () => {
-      const chained = {
-        ...proxied,
-        'X-Forwarded-Host': 'example.com, edge.internal',
-        'X-Forwarded-Proto': 'https, http',
-      };
-      expect(await verdict(undefined, chained, {}, true)).toBe('accept');
-    });
-    it('treats X-Forwarded-Proto: wss as secure and http as plain', async () => {
-      expect(await verdict(undefined, { ...proxied, 'X-Forwarded-Proto': 'wss' }, {}, true)).toBe('accept');
-      expect(await verdict(undefined, { ...proxied, 'X-Forwarded-Proto': 'http' }, {}, true)).toBe(
-        'ORIGIN_NOT_ALLOWED',
+    const trusted = { site: { hostname: 'example.com', protocol: 'https' } };
+    const untrusted = { site: { hostname: 'backend', protocol: 'http' } };
+    it('compares with the forwarded host when the framework trusts the proxy, with Host when not', async () => {
+      expect(await verdict(undefined, proxied, trusted)).toBe('accept');
+      expect(await verdict(undefined, proxied, untrusted)).toBe('ORIGIN_NOT_ALLOWED');
+      expect(await verdict(undefined, { ...proxied, Origin: 'http://backend:3000' }, untrusted)).toBe(
+        'accept',
       );
     });
-    it('never matches an X-Forwarded-Host that is not a host', async () => {
-      for (const forwarded of ['example.com/x', 'example.com:http', '', 'exa mple.com']) {
+    it('takes the port of the first (client-facing) forwarded element', async () => {
+      const chained = { ...proxied, 'X-Forwarded-Host': 'example.com:8443, edge.internal' };
+      expect(await verdict(undefined, { ...chained, Origin: 'https://example.com:8443' }, trusted)).toBe(
+        'accept',
+      );
+      expect(await verdict(undefined, chained, trusted)).toBe('ORIGIN_NOT_ALLOWED');
+    });
+    it('takes the default port from the framework’s scheme', async () => {
+      expect(await verdict(undefined, proxied, { site: { hostname: 'example.com', protocol: 'http' } })).toBe(
+        'ORIGIN_NOT_ALLOWED',
+      );
+      expect(
+        await verdict(
+          undefined,
+          { ...proxied, Origin: 'http://example.com' },
+          {
+            site: { hostname: 'example.com', protocol: 'http' },
+          },
+        ),
+      ).toBe('accept');
+    });
+    it('never matches a forwarded value that is not a host', async () => {
+      for (const forwarded of ['example.com/x', 'example.com:http', 'exa mple.com']) {
         const headers = { ...proxied, 'X-Forwarded-Host': forwarded };
-        expect(await verdict(undefined, headers, {}, true), forwarded).toBe('ORIGIN_NOT_ALLOWED');
+        expect(await verdict(undefined, headers, trusted), forwarded).toBe('ORIGIN_NOT_ALLOWED');
       }
     });
-    it('falls back to Host and the connection when no X-Forwarded-* arrived', async () => {
-      expect(await verdict(undefined, { Origin: 'http://example.com' }, {}, true)).toBe('accept');
-    });
-    it('an untrusted X-Forwarded-Host cannot make a foreign origin same-origin', async () => {
+    it('without a site, compares with Host and the connection only', async () => {
+      expect(await verdict(undefined, { Origin: 'http://example.com' })).toBe('accept');
       const spoofed = { Origin: 'http://evil.example', 'X-Forwarded-Host': 'evil.example' };
-      expect(await verdict(undefined, spoofed, {}, false)).toBe('ORIGIN_NOT_ALLOWED');
+      expect(await verdict(undefined, spoofed)).toBe('ORIGIN_NOT_ALLOWED');
     });
   });
 });

@@ -176,7 +176,7 @@ const gates: Gate<unknown>[] = (
     },
     { selectProtocol: (offered) => offered.at(-1), origins: '*' },
     { selectProtocol: (offered) => `${offered[0]}!` },
-    { origins: ['https://*.example.com', /^http:\/\/localhost:\d+$/, 'null'], trustProxy: true },
+    { origins: ['https://*.example.com', /^http:\/\/localhost:\d+$/, 'null'] },
     { origins: async (origin) => origin.length % 2 === 0, plainRequests: 'pass', production: true },
     {
       beforeUpgrade: (_req, info) => {

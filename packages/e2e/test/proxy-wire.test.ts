@@ -1,7 +1,7 @@
 /**
  * What each real proxy puts on the wire when it forwards a handshake, recorded byte-exact by a
  * backend that only records. These are the facts @wsgate/core's diagnosis fingerprints rest on
- * (shared/HANDSHAKE.md §3), and the conformance suite's `proxyShapes` must be these shapes.
+ * (docs/design.md, "Diagnosis"), and the conformance suite's `proxyShapes` must be these shapes.
  */
 import { buildRequest, proxyShapes, type RawResponse, sendRaw } from '@wsgate/conformance';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,35 +1,44 @@
 /**
- * @wsgate/express — WebSocket endpoints for Express 5.
+ * @wsgate/express — WebSocket endpoints for Express 4 and 5.
  *
  * This file only translates: Express request → @wsgate/core decision → Express response or ws.
  * Statuses, header parsing, negotiation and option rules all live in @wsgate/core.
  *
- * Upgrade requests run through the Express app (core's upgrade dispatcher emits them on the
- * server's request path), so every middleware registered before the endpoint runs before the 101.
+ * Upgrade requests run through the Express app (core's dispatcher emits them on the server's
+ * request path with a real `ServerResponse` on the socket), so every middleware registered before
+ * the endpoint runs before the 101 and sees the same objects as on any request.
  */
 import type { Server } from 'node:http';
+import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
-  type AttachOptions,
   attachUpgradeDispatch,
   checkWsSettings,
-  createGate,
-  type Gate,
-  type HttpResponse,
+  type DispatchSettings,
+  type EndpointHandle,
+  endpointHandle,
+  type FrameworkRequest,
   type ReservedWsOption,
+  serverOf,
   settleHandshake,
-  type WsGateOptions,
+  upgradeConnectionOf,
   wsServerOptions,
-} from '@wsgate/core';
+} from '@wsgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
+export type { CloseOptions, DispatchSettings } from '@wsgate/core/node';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
 export type WsSettings = Omit<ServerOptions, ReservedWsOption>;
 
-/** Options of {@link websocket}: core's options, plus ws settings. */
-export interface WebSocketOptions extends WsGateOptions<Request> {
+/**
+ * Options of {@link websocket}: core's options (the same object works with every wsgate adapter),
+ * plus ws settings. Hooks receive the Express request.
+ *
+ * @typeParam TContext - What `beforeUpgrade` returns: the connection handler's `context`.
+ */
+export interface WebSocketOptions<TContext = undefined> extends WsGateOptions<Request, TContext> {
   /**
    * Settings for the endpoint's `ws` server, e.g. `{ maxPayload: 1 << 20 }`.
    * @default {}
@@ -44,17 +53,39 @@ export interface WebSocketOptions extends WsGateOptions<Request> {
  * @param req - The Express request, with whatever earlier middleware set on it.
  * @param context - What the `beforeUpgrade` hook returned.
  */
-export type ConnectionHandler = (ws: WebSocket, req: Request, context: unknown) => void;
+export type ConnectionHandler<TContext = undefined> = (
+  ws: WebSocket,
+  req: Request,
+  context: TContext,
+) => void;
 
-/** The Express handler of a WebSocket endpoint, with its ws server for shutdown and broadcasts. */
-export interface WebSocketEndpoint extends RequestHandler {
-  /** The endpoint's ws server (`wss.clients` lists open connections). */
+/** The Express handler of a WebSocket endpoint, with its connections and a `close()`. */
+export interface WebSocketEndpoint extends RequestHandler, EndpointHandle<WebSocket> {
+  /** The endpoint's ws server. */
   readonly wss: WebSocketServer;
   /** The endpoint's gate (its validated options). */
   readonly gate: Gate<Request>;
 }
 
 const PACKAGE = '@wsgate/express';
+const ADAPTER = { framework: 'express', packageName: PACKAGE, extraOptions: ['ws'] } as const;
+
+/** Names the framework in the records of upgrades no endpoint claimed. */
+let sharedGate: Gate<never> | undefined;
+const appGate = () => {
+  sharedGate ??= createGate<never>({}, ADAPTER);
+  return sharedGate;
+};
+
+/** What Express resolved for a request: its client address, host and scheme (trust proxy applied). */
+function frameworkOf(req: Request): FrameworkRequest {
+  const hostname = req.hostname;
+  return {
+    url: req.originalUrl,
+    clientAddress: req.ip,
+    site: hostname ? { hostname, protocol: req.protocol } : undefined,
+  };
+}
 
 /**
  * A WebSocket endpoint as an Express handler: mount it with `app.get(path, …)`, after any
@@ -63,16 +94,19 @@ const PACKAGE = '@wsgate/express';
  * @example
  * ```ts
  * app.get('/chat', websocket({ protocols: ['chat.v2', 'chat.v1'] }, (ws) => {
- *   ws.on('message', (data) => ws.send(data));
+ *   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
  * }));
  * ```
  */
-export function websocket(options: WebSocketOptions, onConnection: ConnectionHandler): WebSocketEndpoint {
+export function websocket<TContext = undefined>(
+  options: WebSocketOptions<TContext>,
+  onConnection: ConnectionHandler<TContext>,
+): WebSocketEndpoint {
   if (typeof onConnection !== 'function') {
     throw new TypeError(`${PACKAGE}: websocket(options, onConnection) needs a connection handler function`);
   }
   const { ws: wsSettings, ...gateOptions } = options ?? {};
-  const gate = createGate<Request>(gateOptions, { framework: 'express', packageName: PACKAGE });
+  const gate = createGate<Request>(gateOptions, ADAPTER);
   checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
 
@@ -81,30 +115,56 @@ export function websocket(options: WebSocketOptions, onConnection: ConnectionHan
       gate,
       request: req,
       req,
+      framework: frameworkOf(req),
       server: wss,
       respond: (response: HttpResponse) =>
         res.status(response.status).set(response.headers).send(response.body),
       pass: () => next(),
-      onOpen: (ws, context) => onConnection(ws, req, context),
+      onOpen: (ws, context) => onConnection(ws, req, context as TContext),
     }).catch(next);
   };
-  return Object.assign(handler, { wss, gate });
+  return Object.assign(handler, { wss, gate }, endpointHandle(gate as Gate<never>, wss.clients));
 }
 
 /**
- * Installs wsgate's upgrade handling on a server before its first request. Without it, the first
- * request the app sees installs it, and a handshake rejected by middleware before that (the very
- * first request to a fresh server) is answered by the framework alone: unlogged and without the
- * mandatory headers. Call it when another library adds an `'upgrade'` listener before any request
- * reaches the app, or to log upgrades that reach no endpoint.
+ * Server-wide settings, as app-level middleware: register it first (`app.use(wsgate({ logger }))`)
+ * and wsgate owns every upgrade request from the first request the app sees — an upgrade to a
+ * path no endpoint serves gets `404 ENDPOINT_NOT_FOUND`, a response other middleware writes first
+ * is logged with its mandatory headers, and every endpoint without a `logger` of its own logs here.
  *
- * @param options - `logger` receives the records of upgrades no endpoint claimed.
+ * @param settings - `logger`; `leave`: paths (or a predicate) another library's `'upgrade'`
+ *   listener on the same server owns; `production`.
+ * @example
+ * ```ts
+ * app.use(wsgate({ logger: pino() }));
+ * app.get('/chat', websocket({}, (ws) => ws.send('hi')));
+ * ```
+ */
+export function wsgate(settings: DispatchSettings = {}): RequestHandler {
+  const servers = new WeakSet<Server>();
+  return (req, _res, next) => {
+    const server = serverOf(req);
+    if (server && !servers.has(server)) {
+      servers.add(server);
+      attachUpgradeDispatch(server, { gate: appGate(), settings });
+    }
+    const connection = upgradeConnectionOf(req);
+    if (connection) connection.framework = frameworkOf(req as Request);
+    next();
+  };
+}
+
+/**
+ * Installs wsgate's upgrade handling on a server before its first request, with the same
+ * settings as {@link wsgate}. Use it where the app-level middleware cannot run first, e.g. when
+ * the very first request to a fresh server may be an upgrade to a path no endpoint serves.
+ *
  * @example
  * ```ts
  * const server = app.listen(3000);
- * attach(server, { logger });
+ * attach(server, { logger, leave: ['/graphql'] });
  * ```
  */
-export function attach(server: Server, options: AttachOptions = {}): void {
-  attachUpgradeDispatch(server, createGate(options, { framework: 'express', packageName: PACKAGE }));
+export function attach(server: Server, settings: DispatchSettings = {}): void {
+  attachUpgradeDispatch(server, { gate: appGate(), settings });
 }

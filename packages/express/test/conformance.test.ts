@@ -23,7 +23,7 @@ const buildOn =
       app.get(
         endpoint.path,
         websocket({ ...endpoint.options, logger: fixture.logger }, (ws, req, context) =>
-          endpoint.onOpen(ws, { user: req.res?.locals.user, context }),
+          endpoint.onOpen(ws, { user: req.res?.locals.user, context, headers: req.headers }),
         ),
       );
     }

@@ -6,13 +6,14 @@ import {
   buildRequest,
   closeWs,
   connectWs,
+  LogCapture,
   roundTrip,
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { attach, websocket } from '../src/index.js';
+import { attach, websocket, wsgate } from '../src/index.js';
 import { majors } from './majors.js';
 
 const servers: Array<http.Server | https.Server> = [];
@@ -39,6 +40,29 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     );
     return app;
   }
+
+  it('the endpoint handle: typed context, open connections, and close() that refuses new handshakes', async () => {
+    const app = express();
+    const chat = websocket(
+      { origins: '*', beforeUpgrade: (req) => ({ path: req.path }) },
+      (ws, _req, context) => ws.send(context.path),
+    );
+    app.get('/chat', chat);
+    const port = await listen(http.createServer(app));
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/chat`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(await outcome.next()).toBe('/chat');
+    expect(chat.connections.size).toBe(1);
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await chat.close({ code: 1012 });
+    expect(await closed).toBe(1012);
+    expect(chat.connections.size).toBe(0);
+    const refused = await connectWs(`ws://127.0.0.1:${port}/chat`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected')
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+  });
 
   it('works with http.createServer(app), first connection included', async () => {
     const port = await listen(http.createServer(echoApp()));
@@ -78,6 +102,71 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     expect(outcome.kind).toBe('open');
     if (outcome.kind === 'open') await closeWs(outcome.ws);
     other.close();
+  });
+
+  it('owns every upgrade from the first request of any kind with app.use(wsgate()), logger set once', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(wsgate({ logger: logs.logger }));
+    app.get('/health', (_req, res) => {
+      res.send('ok');
+    });
+    app.get(
+      '/echo',
+      websocket({ origins: '*' }, (ws) => ws.close()),
+    );
+    const port = await listen(http.createServer(app));
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+    const response = await sendRaw(port, buildRequest({ path: '/nowhere', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(response.headers.connection).toBe('close');
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    expect(await logs.find((r) => r.path === '/nowhere')).toMatchObject({
+      code: 'ENDPOINT_NOT_FOUND',
+      framework: 'express',
+      arrival: 'upgrade',
+    });
+    // The endpoint has no logger of its own: it logs to the app-level one.
+    const accepted = await sendRaw(port, buildRequest({ path: '/echo', host: `127.0.0.1:${port}` }));
+    expect(accepted.status).toBe(101);
+    expect(await logs.find((r) => r.path === '/echo')).toMatchObject({ outcome: 'accepted' });
+  });
+
+  it('logs the client address Express trusts (req.ip) and compares origins with its host and scheme', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.set('trust proxy', 'loopback');
+    app.get(
+      '/chat',
+      websocket({ logger: logs.logger }, (ws) => ws.close()),
+    );
+    const port = await listen(http.createServer(app));
+    const proxied = {
+      'X-Forwarded-For': '203.0.113.9',
+      'X-Forwarded-Host': 'app.example',
+      'X-Forwarded-Proto': 'https',
+      Origin: 'https://app.example',
+    };
+    for (let i = 0; i < 2; i++) {
+      const response = await sendRaw(
+        port,
+        buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+      );
+      expect(response.status).toBe(101);
+    }
+    expect(await logs.find((r) => r.path === '/chat')).toMatchObject({
+      remoteAddress: '203.0.113.9',
+      peerAddress: '127.0.0.1',
+    });
+    app.set('trust proxy', false);
+    const untrusted = await sendRaw(
+      port,
+      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+    );
+    expect(untrusted.status).toBe(403);
+    const record = await logs.find((r) => r.code === 'ORIGIN_NOT_ALLOWED');
+    expect(record.remoteAddress).toBe('127.0.0.1');
+    expect(record.peerAddress).toBeUndefined();
   });
 
   it('answers every upgrade even when the app has no WebSocket endpoint at all', async () => {

@@ -4,35 +4,56 @@
  * This file only translates: Fastify request → @wsgate/core decision → Fastify reply or ws.
  * Statuses, header parsing, negotiation and option rules all live in @wsgate/core.
  *
- * The plugin registers @fastify/websocket itself (so that ws gets core's `handleProtocols` and
- * only the permessage-deflate offers core accepted) and keeps its model: @fastify/websocket owns
- * `'upgrade'` and routes each upgrade through Fastify with `fastify.routing(req, res)`, so every
- * hook runs before the 101. Three hooks-in, no policy:
- * - `fastify.routing` is wrapped to hand that response to core's `holdUpgradeResponse` (a reply an
- *   auth hook sends is completed, flushed and logged; an unrouted upgrade gets `ENDPOINT_NOT_FOUND`);
- * - `onRoute` wraps @fastify/websocket's handler of each `{ websocket: true }`/`wsHandler` route
- *   so that core decides before @fastify/websocket calls `wss.handleUpgrade`;
- * - `onRequest` tells core the request's logger and id.
+ * @fastify/websocket owns `'upgrade'` and routes each upgrade through Fastify with a real
+ * `ServerResponse` on the socket, so every hook runs before the 101. wsgate adds, on documented
+ * ground only:
+ * - a prepended `'upgrade'` listener that tags upgrade requests (socket, head, arrival time);
+ * - `onRequest` to learn the request's logger, id and client address;
+ * - `onRoute` to wrap each `{ websocket: true }`/`wsHandler` route, so core decides before ws;
+ * - `onSend` to give a reply to an unclaimed upgrade its mandatory headers, and turn Fastify's 404
+ *   into `ENDPOINT_NOT_FOUND`; `onResponse` to log it.
+ * One reliance on @fastify/websocket's behaviour is left, with a canary test: it hands `ws` the
+ * request object itself, so core shows ws a view of the headers for the synchronous span of the
+ * negotiation (restored before any application code runs).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket';
 import {
-  checkWsSettings,
   createGate,
-  holdUpgradeResponse,
-  isProtocolError,
+  type Gate,
+  HandshakeError,
   pathOf,
-  type ReservedWsOption,
-  settleHandshake,
-  upgradeConnectionOf,
+  requiredHeadersFor,
   type WsGateOptions,
-  wsServerOptions,
 } from '@wsgate/core';
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import {
+  checkWsSettings,
+  claimUpgrade,
+  closeAfterFlush,
+  type EndpointHandle,
+  endpointHandle,
+  type FrameworkRequest,
+  isProtocolError,
+  type ReservedWsOption,
+  readRequest,
+  settleHandshake,
+  tagUpgrades,
+  type UpgradeConnection,
+  upgradeConnectionOf,
+  wsServerOptions,
+} from '@wsgate/core/node';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RouteHandlerMethod,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
+export type { CloseOptions, EndpointHandle } from '@wsgate/core/node';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
 export type WsSettings = Omit<NonNullable<WebsocketPluginOptions['options']>, ReservedWsOption>;
@@ -45,7 +66,6 @@ export interface WebSocketPluginSettings {
    * @default a protocol error is logged by wsgate (info, with the connection's identity) and ws
    *   closes the connection with its close code (1002, 1007, 1009); an error the handler threw is
    *   logged with `request.log.error` and the connection closed with 1011
-   * @example (error, socket, request) => { request.log.warn({ err: error }); socket.close(1011); }
    */
   readonly errorHandler?: NonNullable<WebsocketPluginOptions['errorHandler']>;
   /**
@@ -53,25 +73,31 @@ export interface WebSocketPluginSettings {
    * @default closes every open connection
    */
   readonly preClose?: NonNullable<WebsocketPluginOptions['preClose']>;
-  /**
-   * Settings for the shared `ws` server, e.g. `{ maxPayload: 1 << 20 }`.
-   * @default {}
-   */
-  readonly options?: WsSettings;
 }
 
 /**
  * Options of the plugin: core's options as the defaults of every WebSocket route (the same object
- * works with every wsgate adapter), plus @fastify/websocket's. Hooks such as `beforeUpgrade`
- * receive the Fastify request.
+ * works with every wsgate adapter), plus ws settings and @fastify/websocket's. Hooks such as
+ * `beforeUpgrade` receive the Fastify request.
  */
 export interface WsGatePluginOptions extends WsGateOptions<FastifyRequest> {
   /**
-   * Options for @fastify/websocket, which this plugin registers (do not register it yourself).
+   * Settings for the `ws` server, e.g. `{ maxPayload: 1 << 20 }` (the same option as in the
+   * Express and Koa adapters). Ignored when another plugin registered @fastify/websocket first.
    * @default {}
-   * @example { options: { maxPayload: 1 << 20 }, errorHandler: (err, socket) => socket.terminate() }
+   */
+  readonly ws?: WsSettings | undefined;
+  /**
+   * Options for @fastify/websocket, which this plugin registers unless another plugin did first.
+   * @default {}
    */
   readonly websocket?: WebSocketPluginSettings | undefined;
+}
+
+/** The wsgate decoration of the Fastify instance. */
+export interface WsGateDecoration {
+  /** Each WebSocket route's handle (its open connections and `close()`), by route path. */
+  readonly endpoints: ReadonlyMap<string, EndpointHandle<WebSocket>>;
 }
 
 declare module 'fastify' {
@@ -79,36 +105,45 @@ declare module 'fastify' {
     /**
      * wsgate options of this WebSocket route, on top of the plugin's options.
      * A route with its own HTTP `handler` next to `wsHandler` passes plain requests to it
-     * (`plainRequests: 'pass'`) unless set here.
+     * (`plainRequests: 'pass'`) unless set here. `false` leaves the route to @fastify/websocket
+     * alone (another library's endpoint, e.g. GraphQL over WebSocket).
      * @example { protocols: ['chat.v2', 'chat.v1'], requireProtocol: true }
      */
-    wsgate?: WsGateOptions<FastifyRequest> | undefined;
+    wsgate?: WsGateOptions<FastifyRequest> | false | undefined;
   }
   interface FastifyRequest {
     /** What the route's `beforeUpgrade` hook returned for this connection (`null` before that). */
     wsContext: unknown;
   }
+  interface FastifyInstance {
+    /** wsgate's endpoints. */
+    wsgate: WsGateDecoration;
+  }
 }
 
 const PACKAGE = '@wsgate/fastify';
-const ADAPTER = { framework: 'fastify', packageName: PACKAGE } as const;
-type Handler = (
-  this: FastifyInstance,
-  request: FastifyRequest,
-  reply: Parameters<RouteHandlerMethod>[1],
-) => unknown;
+const ADAPTER = { framework: 'fastify', packageName: PACKAGE, extraOptions: ['ws', 'websocket'] } as const;
+type Handler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
 
-/** ws options that would let ws (or another server) decide handshakes core decides. */
+/** What Fastify resolved for a request: client address, host and scheme (its `trustProxy` applied). */
+function frameworkOf(request: FastifyRequest): FrameworkRequest {
+  return {
+    clientAddress: request.ip,
+    site: request.hostname ? { hostname: request.hostname, protocol: request.protocol } : undefined,
+  };
+}
+
 const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options) => {
   // Fastify mixes its register options into the plugin's options.
   const {
     websocket: settings = {},
+    ws: wsSettings,
     prefix: _p,
     logLevel: _l,
     logSerializers: _s,
     ...defaults
   } = (options ?? {}) as WsGatePluginOptions & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>;
-  // Answers upgrades no route claimed; logs to fastify.log when no hook told core the request's log.
+  // Names the framework and renders rejections for upgrades no route claimed.
   const defaultGate = createGate<FastifyRequest>(
     { ...defaults, logger: defaults.logger ?? fastify.log },
     ADAPTER,
@@ -116,22 +151,30 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   if (typeof settings !== 'object' || settings === null) {
     throw new TypeError(`${PACKAGE}: option \`websocket\` must be an object of @fastify/websocket options`);
   }
-  checkWsSettings(settings.options, PACKAGE, 'websocket.options');
-  if (fastify.hasRequestDecorator('wsContext')) {
-    throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
-  }
-  if (fastify.hasDecorator('websocketServer')) {
-    throw new Error(
-      `${PACKAGE}: @fastify/websocket is already registered. Register only @wsgate/fastify (it registers @fastify/websocket) and pass @fastify/websocket's options as \`websocket\`.`,
+  checkWsSettings(wsSettings, PACKAGE, 'ws');
+  if ('options' in settings) {
+    throw new TypeError(
+      `${PACKAGE}: option \`websocket.options\` moved to \`ws\` (the same name in every adapter)`,
     );
   }
-  const { noServer: _, ...handshake } = wsServerOptions(true);
-  await fastify.register(fastifyWebsocket, {
-    errorHandler: defaultErrorHandler,
-    ...settings,
-    options: { ...settings.options, ...handshake },
-  });
+  if (fastify.hasDecorator('wsgate')) {
+    throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
+  }
+  tagUpgrades(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
+  const endpoints = new Map<string, EndpointHandle<WebSocket>>();
+  fastify.decorate('wsgate', { endpoints });
   fastify.decorateRequest('wsContext', null);
+
+  // Where @fastify/websocket is already registered (another plugin's GraphQL route, say), share
+  // it: core decides before ws on wsgate's routes, and leaves the other routes alone.
+  if (!fastify.hasDecorator('websocketServer')) {
+    const { noServer: _, ...handshake } = wsServerOptions(true);
+    await fastify.register(fastifyWebsocket, {
+      errorHandler: defaultErrorHandler,
+      ...settings,
+      options: { ...wsSettings, ...handshake },
+    });
+  }
 
   // Core's acceptance callback, run by ws's 'connection' before @fastify/websocket calls the route.
   const opening = new WeakMap<IncomingMessage, (ws: WebSocket) => void>();
@@ -139,33 +182,62 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     opening.get(req)?.(ws);
     opening.delete(req);
   });
-  const requests = new WeakMap<IncomingMessage, FastifyRequest>();
-
-  const server = fastify.server;
-  const routing = fastify.routing;
-  fastify.routing = function (this: FastifyInstance, req: IncomingMessage, res: ServerResponse) {
-    // @fastify/websocket routes an upgrade with a response it assigned to the upgrade socket.
-    if (res.socket && req.headers.upgrade !== undefined && upgradeConnectionOf(req) === undefined) {
-      holdUpgradeResponse({ server, req, res, socket: res.socket, gate: defaultGate });
-      // @fastify/websocket destroys the socket in onResponse; core owns it now (it flushes the
-      // response, or leaves the socket to another 'upgrade' listener on the server).
-      res.once('finish', () => {
-        const request = requests.get(req);
-        if (request) request.ws = false;
-      });
-    }
-    routing.call(this, req, res);
-  };
 
   fastify.addHook('onRequest', (request, _reply, done) => {
     const connection = upgradeConnectionOf(request.raw);
     if (connection) {
       connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
-      requests.set(request.raw, request);
+      connection.framework = frameworkOf(request);
     }
     done();
   });
+
+  // A reply to an upgrade no route claimed (an auth hook's 401, Fastify's 404): real HTTP, with
+  // the headers its status requires; Fastify's 404 becomes wsgate's ENDPOINT_NOT_FOUND.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const connection = unclaimed(request);
+    if (!connection) return done(null, payload);
+    // @fastify/websocket destroys the socket after this response: say so.
+    reply.header('Connection', 'close');
+    if (reply.statusCode === 404) {
+      const response = defaultGate.render(notFound(request, connection), handshakeOf(request, connection));
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.code(response.status).headers({ ...response.headers, Connection: 'close' });
+      return done(null, response.body);
+    }
+    for (const [name, value] of Object.entries(requiredHeadersFor(reply.statusCode))) {
+      if (name !== 'Connection' && !reply.hasHeader(name)) reply.header(name, value);
+    }
+    done(null, payload);
+  });
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const connection = unclaimed(request);
+    if (connection) {
+      connection.claimed = true;
+      // @fastify/websocket closes it too, unless a hook answered before its own onRequest ran.
+      closeAfterFlush(connection.socket);
+      const handshake = handshakeOf(request, connection);
+      const extras = { startedAt: connection.startedAt, requestId: request.id, logger: connection.logger };
+      const decision = notFoundDecisions.get(connection);
+      if (decision) defaultGate.report(handshake, decision, extras);
+      else defaultGate.reportResponse(handshake, reply.statusCode, extras);
+    }
+    done();
+  });
+
+  const notFoundDecisions = new WeakMap<UpgradeConnection, ReturnType<Gate<unknown>['reject']>>();
+  function notFound(request: FastifyRequest, connection: UpgradeConnection) {
+    const path = pathOf(request.url);
+    const error =
+      request.method === 'GET'
+        ? new HandshakeError('ENDPOINT_NOT_FOUND', { detail: `no WebSocket endpoint serves ${path}` })
+        : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${request.method}` });
+    const decision = defaultGate.reject(error);
+    notFoundDecisions.set(connection, decision);
+    return decision;
+  }
 
   fastify.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
@@ -174,7 +246,15 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     if (!route.websocket && !route.wsHandler) {
       // An upgrade to an HTTP-only route: @fastify/websocket would answer 101 and close at once.
       route.handler = function (this: FastifyInstance, request, reply) {
-        if (request.ws && upgradeConnectionOf(request.raw)) return reply.callNotFound();
+        if (upgradeConnectionOf(request.raw)) return reply.callNotFound();
+        return original.call(this, request, reply);
+      } as Handler as RouteHandlerMethod;
+      return;
+    }
+    if (route.config?.wsgate === false) {
+      // Not wsgate's: @fastify/websocket answers it as it would without wsgate.
+      route.handler = function (this: FastifyInstance, request, reply) {
+        claimUpgrade(request.raw);
         return original.call(this, request, reply);
       } as Handler as RouteHandlerMethod;
       return;
@@ -184,8 +264,17 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
       { ...defaults, ...(hasHttpHandler ? { plainRequests: 'pass' } : {}), ...route.config?.wsgate },
       ADAPTER,
     );
+    // A route made with websocket(options, handler) carries its handle: bind it to this gate.
+    const declared = (route.config as Record<symbol, unknown> | undefined)?.[kEndpoint] as
+      | DeclaredEndpoint
+      | undefined;
+    const connections = declared?.connections ?? new Set<WebSocket>();
+    const handle = endpointHandle(gate as Gate<never>, connections);
+    declared?.bind(handle);
+    endpoints.set(route.url, handle);
     route.handler = function (this: FastifyInstance, request, reply) {
-      if (upgradeConnectionOf(request.raw)) reply.hijack();
+      const connection = claimUpgrade(request.raw);
+      if (connection) reply.hijack();
       // Resolves with the HTTP handler's result, or with `reply`: a thenable that settles once the
       // response is sent (Fastify's `return reply`).
       let passed: unknown;
@@ -193,11 +282,23 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
         gate,
         request,
         req: request.raw,
+        framework: frameworkOf(request),
+        upgrade: connection,
         // ws's 101 stays @fastify/websocket's: its handler calls wss.handleUpgrade and the route.
         server: {
-          handleUpgrade: (req, _socket, _head, opened) => {
-            opening.set(req, opened);
-            original.call(this, request, reply);
+          handleUpgrade: (view, _socket, _head, opened) => {
+            opening.set(request.raw, (ws) => {
+              restore();
+              connections.add(ws);
+              ws.once('close', () => connections.delete(ws));
+              opened(ws);
+            });
+            const restore = showToWs(request.raw, view);
+            try {
+              original.call(this, request, reply);
+            } finally {
+              restore();
+            }
           },
         },
         respond: (response) => reply.code(response.status).headers(response.headers).send(response.body),
@@ -209,11 +310,112 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
         },
         requestId: request.id,
         logger: gate.options.logger ?? request.log,
-        installDispatcher: false,
       }).then(() => passed ?? reply);
     } as Handler as RouteHandlerMethod;
   });
 };
+
+const kEndpoint = Symbol.for('@wsgate/fastify.endpoint');
+
+/**
+ * Called for every accepted connection (the same shape as in the Express and Koa adapters).
+ *
+ * @param socket - The open WebSocket.
+ * @param request - The Fastify request, with whatever earlier hooks set on it.
+ * @param context - What the `beforeUpgrade` hook returned.
+ */
+export type ConnectionHandler<TContext = undefined> = (
+  this: FastifyInstance,
+  socket: WebSocket,
+  request: FastifyRequest,
+  context: TContext,
+) => void | Promise<unknown>;
+
+/** The route options {@link websocket} returns, with the endpoint's handle. */
+export interface WebSocketRoute extends EndpointHandle<WebSocket> {
+  readonly websocket: true;
+  readonly config: { readonly wsgate: WsGateOptions<FastifyRequest> };
+  readonly handler: (
+    this: FastifyInstance,
+    socket: WebSocket,
+    request: FastifyRequest,
+  ) => void | Promise<unknown>;
+}
+
+interface DeclaredEndpoint {
+  readonly connections: Set<WebSocket>;
+  bind(handle: EndpointHandle<WebSocket>): void;
+}
+
+/**
+ * A WebSocket route's options, the way the Express and Koa adapters declare an endpoint:
+ * `app.get(path, websocket(options, handler))`. The handler gets `(socket, request, context)`,
+ * `context` typed from `beforeUpgrade`; the returned object is also the endpoint's handle
+ * (`connections`, `close()`) once the route is registered. Plain `{ websocket: true }` routes work
+ * as well (their context is `request.wsContext`).
+ *
+ * @example
+ * ```ts
+ * app.get('/chat', websocket({ protocols: ['chat.v2'] }, (socket, request, context) => {
+ *   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+ * }));
+ * ```
+ */
+export function websocket<TContext = undefined>(
+  options: WsGateOptions<FastifyRequest, TContext>,
+  handler: ConnectionHandler<TContext>,
+): WebSocketRoute {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`${PACKAGE}: websocket(options, handler) needs a connection handler function`);
+  }
+  const connections = new Set<WebSocket>();
+  let bound: EndpointHandle<WebSocket> | undefined;
+  const declared: DeclaredEndpoint = {
+    connections,
+    bind: (handle) => {
+      bound = handle;
+    },
+  };
+  return {
+    websocket: true,
+    config: {
+      wsgate: options as WsGateOptions<FastifyRequest>,
+      [kEndpoint]: declared,
+    } as WebSocketRoute['config'],
+    handler(this: FastifyInstance, socket, request) {
+      return handler.call(this, socket, request, request.wsContext as TContext);
+    },
+    connections,
+    close: (closeOptions) => {
+      if (!bound) throw new Error(`${PACKAGE}: close() before the route was registered`);
+      return bound.close(closeOptions);
+    },
+  };
+}
+
+/** The tagged upgrade connection of a request no route claimed yet. */
+function unclaimed(request: FastifyRequest): UpgradeConnection | undefined {
+  const connection = upgradeConnectionOf(request.raw);
+  return connection && !connection.claimed ? connection : undefined;
+}
+
+function handshakeOf(request: FastifyRequest, connection: UpgradeConnection) {
+  return readRequest(request.raw, 'upgrade', connection.framework);
+}
+
+/**
+ * @fastify/websocket hands `ws` the request object itself, and ws reads the handshake from its
+ * headers synchronously inside `handleUpgrade`: for that span, the request carries the headers of
+ * core's view (the chosen subprotocol, the accepted deflate offers). Returns the restore, which
+ * runs before any application code (ws's `'connection'`) and again when the call returns.
+ */
+function showToWs(req: IncomingMessage, view: IncomingMessage): () => void {
+  const own = req.headers;
+  req.headers = view.headers;
+  return () => {
+    req.headers = own;
+  };
+}
 
 /**
  * @fastify/websocket's own default logs every error at error level and terminates the socket,
@@ -227,15 +429,16 @@ function defaultErrorHandler(error: Error, socket: WebSocket, request: FastifyRe
 }
 
 /**
- * The wsgate plugin: register it once, before your routes, instead of `@fastify/websocket`.
- * Every `{ websocket: true }` (or `wsHandler`) route then gets core's checks before the 101;
- * per-route options go in the route's `config.wsgate`. Records are logged through `request.log`.
+ * The wsgate plugin: register it once, before your routes, instead of `@fastify/websocket` (or
+ * after another plugin registered @fastify/websocket: wsgate then shares it). Every
+ * `{ websocket: true }` (or `wsHandler`) route then gets core's checks before the 101; per-route
+ * options go in the route's `config.wsgate`. Records are logged through `request.log`.
  *
  * @example
  * ```ts
  * await app.register(wsgate, { origins: ['https://app.example.com'] });
  * app.get('/chat', { websocket: true, config: { wsgate: { protocols: ['chat.v2'] } } }, (socket) => {
- *   socket.on('message', (data) => socket.send(data));
+ *   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
  * });
  * ```
  */

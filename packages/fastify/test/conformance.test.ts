@@ -25,7 +25,7 @@ const build: BuildApp = async (fixture) => {
   });
   for (const endpoint of fixture.endpoints) {
     app.get(endpoint.path, { websocket: true, config: { wsgate: endpoint.options } }, (socket, request) =>
-      endpoint.onOpen(socket, { user: request.user, context: request.wsContext }),
+      endpoint.onOpen(socket, { user: request.user, context: request.wsContext, headers: request.headers }),
     );
   }
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
 import {
   buildRequest,
@@ -11,7 +16,7 @@ import {
 } from '@wsgate/conformance';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HandshakeError, wsgate } from '../src/index.js';
+import { HandshakeError, websocket, wsgate } from '../src/index.js';
 
 type LogRecord = Record<string, unknown>;
 
@@ -54,6 +59,69 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 describe('@wsgate/fastify', () => {
+  it('websocket(options, handler): (socket, request, context) as in every adapter, and a handle that drains', async () => {
+    const app = await appWith({ origins: '*' });
+    const chat = websocket(
+      { beforeUpgrade: (request) => ({ id: request.id }) },
+      (socket, request, context) => {
+        socket.send(JSON.stringify({ same: context.id === request.id }));
+      },
+    );
+    app.get('/typed', chat);
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/typed`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(JSON.parse(await outcome.next())).toEqual({ same: true });
+    expect(chat.connections.size).toBe(1);
+    expect(app.wsgate.endpoints.get('/typed')?.connections.size).toBe(1);
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await chat.close();
+    expect(await closed).toBe(1001);
+    const refused = await connectWs(`ws://127.0.0.1:${port}/typed`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected') {
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+    }
+  });
+
+  it('logs the client address Fastify trusts (request.ip, trustProxy) and compares origins with its host and scheme', async () => {
+    for (const trustProxy of [true, false]) {
+      const logs = captureLogs();
+      const app = await appWith({ logger: logs.logger }, { trustProxy });
+      app.get('/chat', { websocket: true }, (socket) => socket.close());
+      const port = await listen(app);
+      const proxied = {
+        'X-Forwarded-For': '203.0.113.9',
+        'X-Forwarded-Host': 'app.example',
+        'X-Forwarded-Proto': 'https',
+        Origin: 'https://app.example',
+      };
+      const response = await sendRaw(
+        port,
+        buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+      );
+      expect(response.status).toBe(trustProxy ? 101 : 403);
+      const record = await waitForRecord(logs.records, (r) => r.path === '/chat');
+      expect(record.remoteAddress).toBe(trustProxy ? '203.0.113.9' : '127.0.0.1');
+      expect(record.peerAddress).toBe(trustProxy ? '127.0.0.1' : undefined);
+    }
+  });
+
+  it('answers an upgrade to a path no route serves with ENDPOINT_NOT_FOUND, a real response that closes', async () => {
+    const logs = captureLogs();
+    const app = await appWith({ logger: logs.logger });
+    app.get('/health', async () => 'ok');
+    const port = await listen(app);
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+    const response = await sendRaw(port, buildRequest({ path: '/nowhere', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(response.headers.connection).toBe('close');
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    await waitForRecord(logs.records, (r) => r.path === '/nowhere' && r.code === 'ENDPOINT_NOT_FOUND');
+  });
+
   it('keeps the HTTP handler of a route that also has a wsHandler', async () => {
     const app = await appWith({ origins: '*' });
     app.route({
@@ -272,10 +340,8 @@ describe('@wsgate/fastify', () => {
       [{ protocols: ['bad token'] }, /^@wsgate\/fastify: option `protocols`/],
       [{ plainRequests: 'maybe' }, /^@wsgate\/fastify: option `plainRequests`/],
       [{ unknownThing: true }, /^@wsgate\/fastify: option `unknownThing`/],
-      [
-        { websocket: { options: { verifyClient: () => true } } },
-        /^@wsgate\/fastify: option `websocket.options.verifyClient`/,
-      ],
+      [{ ws: { verifyClient: () => true } }, /^@wsgate\/fastify: option `ws.verifyClient`/],
+      [{ websocket: { options: {} } }, /^@wsgate\/fastify: option `websocket.options` moved to `ws`/],
     ])('plugin options %j', async (options, message) => {
       const app = Fastify();
       apps.push(app);
@@ -290,14 +356,91 @@ describe('@wsgate/fastify', () => {
         app.get('/ws', { websocket: true, config: { wsgate: { requireProtocol: true } } }, () => {}),
       ).toThrow(/^@wsgate\/fastify: option `requireProtocol`/);
     });
+  });
 
-    it('registering @fastify/websocket as well', async () => {
-      const app = Fastify();
-      apps.push(app);
-      await app.register(fastifyWebsocket);
-      await expect(app.register(wsgate).ready()).rejects.toThrow(
-        /^@wsgate\/fastify: @fastify\/websocket is already registered/,
+  it('shares @fastify/websocket registered by another plugin, and leaves that plugin’s routes alone', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyWebsocket);
+    // Another library's endpoint, registered before wsgate: @fastify/websocket's own behaviour.
+    app.get('/graphql', { websocket: true }, (socket) => socket.send('other library'));
+    await app.register(wsgate, { origins: '*' });
+    // One registered after wsgate opts out with `config.wsgate: false`.
+    app.get('/legacy', { websocket: true, config: { wsgate: false } }, (socket) => socket.send('legacy'));
+    app.get('/chat', { websocket: true, config: { wsgate: { protocols: ['chat'] } } }, (socket) =>
+      socket.send(`chat ${socket.protocol}`),
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const other = await connectWs(`${base}/graphql`, ['graphql-transport-ws']);
+    expect(other).toMatchObject({ kind: 'open', protocol: 'graphql-transport-ws' });
+    if (other.kind === 'open') {
+      expect(await other.next()).toBe('other library');
+      await closeWs(other.ws);
+    }
+    const legacy = await connectWs(`${base}/legacy`);
+    expect(legacy.kind).toBe('open');
+    if (legacy.kind === 'open') await closeWs(legacy.ws);
+    expect(await connectWs(`${base}/chat`, ['nope'])).toMatchObject({ kind: 'rejected', status: 400 });
+    const chat = await connectWs(`${base}/chat`, ['nope', 'chat']);
+    expect(chat).toMatchObject({ kind: 'open', protocol: 'chat' });
+    if (chat.kind === 'open') {
+      expect(await chat.next()).toBe('chat chat');
+      await closeWs(chat.ws);
+    }
+    const nobody = await connectWs(`${base}/nobody`);
+    expect(nobody).toMatchObject({ kind: 'rejected', status: 404 });
+    if (nobody.kind === 'rejected')
+      expect(JSON.parse(nobody.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+  });
+});
+
+describe('https', () => {
+  // A throwaway self-signed certificate from the openssl CLI; without it there is nothing to serve.
+  const openssl = (() => {
+    try {
+      execFileSync('openssl', ['version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!openssl)('checks the certificate at registration and logs it through fastify.log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-fastify-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'key.pem',
+          '-out',
+          'cert.pem',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost',
+          '-days',
+          '1',
+        ],
+        { cwd: dir, stdio: 'ignore' },
       );
-    });
+      const logs = captureLogs();
+      const https = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+      await appWith({}, { loggerInstance: logs.logger, https } as FastifyServerOptions);
+      expect(logs.records.find((r) => r.event === 'tls-certificate')).toMatchObject({
+        code: 'TLS_CERTIFICATE_SELF_SIGNED',
+        framework: 'fastify',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

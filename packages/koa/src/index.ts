@@ -1,31 +1,34 @@
 /**
- * @wsgate/koa — WebSocket endpoints for Koa 3.
+ * @wsgate/koa — WebSocket endpoints for Koa 2 and 3.
  *
  * This file only translates: Koa context → @wsgate/core decision → Koa response or ws.
  * Statuses, header parsing, negotiation and option rules all live in @wsgate/core.
  *
- * Upgrade requests run through the Koa app (core's upgrade dispatcher emits them on the server's
- * request path), so every middleware registered before the endpoint runs before the 101, and a
- * response it sets (`ctx.status = 401`, `ctx.throw(401)`) reaches the client as it was set.
+ * Upgrade requests run through the Koa app (core's dispatcher emits them on the server's request
+ * path with a real `ServerResponse` on the socket), so every middleware registered before the
+ * endpoint runs before the 101, and a response it sets (`ctx.status = 401`, `ctx.throw(401)`)
+ * reaches the client as it was set.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server } from 'node:net';
+import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
-  type AttachOptions,
   attachUpgradeDispatch,
   checkWsSettings,
-  createGate,
-  type Gate,
-  type HttpResponse,
+  type DispatchSettings,
+  type EndpointHandle,
+  endpointHandle,
+  type FrameworkRequest,
   type ReservedWsOption,
+  serverOf,
   settleHandshake,
-  type WsGateOptions,
+  upgradeConnectionOf,
   wsServerOptions,
-} from '@wsgate/core';
+} from '@wsgate/core/node';
 import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa';
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 export { HandshakeError, type HandshakeRecord, type Logger } from '@wsgate/core';
+export type { CloseOptions, DispatchSettings } from '@wsgate/core/node';
 
 /** ws settings wsgate leaves to you (the handshake-related ones are core's). */
 export type WsSettings = Omit<ServerOptions, ReservedWsOption>;
@@ -34,11 +37,12 @@ export type WsSettings = Omit<ServerOptions, ReservedWsOption>;
  * Options of {@link websocket}: core's options (the same object works with every wsgate adapter),
  * plus ws settings. Hooks such as `beforeUpgrade` receive the Koa context.
  *
+ * @typeParam TContext - What `beforeUpgrade` returns: the connection handler's `context`.
  * @typeParam StateT - The type of `ctx.state` (what earlier middleware sets).
  * @typeParam ContextT - Custom properties of the Koa context.
  */
-export interface WebSocketOptions<StateT = DefaultState, ContextT = DefaultContext>
-  extends WsGateOptions<ParameterizedContext<StateT, ContextT>> {
+export interface WebSocketOptions<TContext = undefined, StateT = DefaultState, ContextT = DefaultContext>
+  extends WsGateOptions<ParameterizedContext<StateT, ContextT>, TContext> {
   /**
    * Settings for the endpoint's `ws` server, e.g. `{ maxPayload: 1 << 20 }`.
    * @default {}
@@ -54,22 +58,41 @@ export interface WebSocketOptions<StateT = DefaultState, ContextT = DefaultConte
  *   the HTTP response is over (the socket now speaks WebSocket).
  * @param context - What the `beforeUpgrade` hook returned.
  */
-export type ConnectionHandler<StateT = DefaultState, ContextT = DefaultContext> = (
+export type ConnectionHandler<TContext = undefined, StateT = DefaultState, ContextT = DefaultContext> = (
   ws: WebSocket,
   ctx: ParameterizedContext<StateT, ContextT>,
-  context: unknown,
+  context: TContext,
 ) => void;
 
-/** The Koa middleware of a WebSocket endpoint, with its ws server for shutdown and broadcasts. */
+/** The Koa middleware of a WebSocket endpoint, with its connections and a `close()`. */
 export interface WebSocketEndpoint<StateT = DefaultState, ContextT = DefaultContext>
-  extends Middleware<StateT, ContextT> {
-  /** The endpoint's ws server (`wss.clients` lists open connections). */
+  extends Middleware<StateT, ContextT>,
+    EndpointHandle<WebSocket> {
+  /** The endpoint's ws server. */
   readonly wss: WebSocketServer;
   /** The endpoint's gate (its validated options). */
   readonly gate: Gate<ParameterizedContext<StateT, ContextT>>;
 }
 
 const PACKAGE = '@wsgate/koa';
+const ADAPTER = { framework: 'koa', packageName: PACKAGE, extraOptions: ['ws'] } as const;
+
+/** Names the framework in the records of upgrades no endpoint claimed. */
+let sharedGate: Gate<never> | undefined;
+const appGate = () => {
+  sharedGate ??= createGate<never>({}, ADAPTER);
+  return sharedGate;
+};
+
+/** What Koa resolved for a request: its client address, host and scheme (`app.proxy` applied). */
+function frameworkOf(ctx: ParameterizedContext<unknown, unknown>): FrameworkRequest {
+  const hostname = ctx.hostname;
+  return {
+    url: ctx.originalUrl,
+    clientAddress: ctx.ip,
+    site: hostname ? { hostname, protocol: ctx.protocol } : undefined,
+  };
+}
 
 /**
  * A WebSocket endpoint as Koa middleware. Register it after any middleware that must run before
@@ -96,19 +119,21 @@ const PACKAGE = '@wsgate/koa';
  * }));
  * ```
  */
-export function websocket<StateT = DefaultState, ContextT = DefaultContext>(
+export function websocket<TContext = undefined, StateT = DefaultState, ContextT = DefaultContext>(
   path: string,
-  options: WebSocketOptions<StateT, ContextT>,
-  onConnection: ConnectionHandler<StateT, ContextT>,
+  options: WebSocketOptions<TContext, StateT, ContextT>,
+  onConnection: ConnectionHandler<TContext, StateT, ContextT>,
 ): WebSocketEndpoint<StateT, ContextT>;
-export function websocket<StateT = DefaultState, ContextT = DefaultContext>(
-  options: WebSocketOptions<StateT, ContextT>,
-  onConnection: ConnectionHandler<StateT, ContextT>,
+export function websocket<TContext = undefined, StateT = DefaultState, ContextT = DefaultContext>(
+  options: WebSocketOptions<TContext, StateT, ContextT>,
+  onConnection: ConnectionHandler<TContext, StateT, ContextT>,
 ): WebSocketEndpoint<StateT, ContextT>;
-export function websocket<StateT, ContextT>(
-  pathOrOptions: string | WebSocketOptions<StateT, ContextT>,
-  optionsOrHandler: WebSocketOptions<StateT, ContextT> | ConnectionHandler<StateT, ContextT>,
-  handler?: ConnectionHandler<StateT, ContextT>,
+export function websocket<TContext, StateT, ContextT>(
+  pathOrOptions: string | WebSocketOptions<TContext, StateT, ContextT>,
+  optionsOrHandler:
+    | WebSocketOptions<TContext, StateT, ContextT>
+    | ConnectionHandler<TContext, StateT, ContextT>,
+  handler?: ConnectionHandler<TContext, StateT, ContextT>,
 ): WebSocketEndpoint<StateT, ContextT> {
   const path = typeof pathOrOptions === 'string' ? pathOrOptions : undefined;
   const options = path === undefined ? pathOrOptions : optionsOrHandler;
@@ -120,16 +145,16 @@ export function websocket<StateT, ContextT>(
     throw new TypeError(`${PACKAGE}: websocket(options, onConnection) needs a connection handler function`);
   }
   type Ctx = ParameterizedContext<StateT, ContextT>;
-  const { ws: wsSettings, ...gateOptions } = (options ?? {}) as WebSocketOptions<StateT, ContextT>;
-  const gate = createGate<Ctx>(gateOptions, { framework: 'koa', packageName: PACKAGE });
+  const { ws: wsSettings, ...gateOptions } = (options ?? {}) as WebSocketOptions<TContext, StateT, ContextT>;
+  const gate = createGate<Ctx>(gateOptions, ADAPTER);
   checkWsSettings(wsSettings, PACKAGE, 'ws');
   const wss = new WebSocketServer({ ...wsSettings, ...wsServerOptions(gate.options.perMessageDeflate) });
+  const connect = onConnection as ConnectionHandler<TContext, StateT, ContextT>;
 
   const middleware = async (ctx: Ctx, next: () => Promise<unknown>): Promise<void> => {
-    // Install the dispatcher on the first request of any kind (not only this path's), so that
-    // later handshakes reach Koa and responses middleware writes to them are logged here too.
-    const server = (ctx.req.socket as { server?: unknown } | null)?.server;
-    if (server instanceof Server) attachUpgradeDispatch(server, gate as Gate<never>);
+    // Own the server's upgrades from the first request of any kind (not only this path's).
+    const server = serverOf(ctx.req);
+    if (server) attachUpgradeDispatch(server, { gate: gate as Gate<never> });
     if (path !== undefined && ctx.path !== path) return void (await next());
     let passed = false;
     let responded = false;
@@ -137,6 +162,7 @@ export function websocket<StateT, ContextT>(
       gate,
       request: ctx,
       req: ctx.req,
+      framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>),
       server: wss,
       respond: (response: HttpResponse) => {
         responded = true;
@@ -147,29 +173,62 @@ export function websocket<StateT, ContextT>(
       pass: () => {
         passed = true;
       },
-      onOpen: (ws, context) => onConnection(ws, ctx, context),
+      onOpen: (ws, context) => connect(ws, ctx, context as TContext),
     });
-    if (passed) await next();
+    if (passed) return void (await next());
+    if (responded) return;
     // The socket was answered or handed to ws directly: Koa must not write a response after it.
-    else if (!responded) ctx.respond = false;
+    // Middleware that reads ctx.status after `await next()` (access loggers) sees what was sent.
+    ctx.respond = false;
+    const sent = ctx.res.statusCode;
+    if (sent === 101 || sent >= 400) ctx.status = sent;
   };
-  return Object.assign(middleware, { wss, gate }) as WebSocketEndpoint<StateT, ContextT>;
+  return Object.assign(
+    middleware,
+    { wss, gate },
+    endpointHandle(gate as Gate<never>, wss.clients),
+  ) as WebSocketEndpoint<StateT, ContextT>;
 }
 
 /**
- * Installs wsgate's upgrade handling on a server before its first request. Without it, the first
- * request the app sees installs it, and a handshake rejected by middleware before that (the very
- * first request to a fresh server) is answered by the framework alone: unlogged and without the
- * mandatory headers. Call it when another library adds an `'upgrade'` listener before any request
- * reaches the app, or to log upgrades that reach no endpoint.
+ * Server-wide settings, as app-level middleware: register it first (`app.use(wsgate({ logger }))`)
+ * and wsgate owns every upgrade request from the first request the app sees — an upgrade to a
+ * path no endpoint serves gets `404 ENDPOINT_NOT_FOUND`, a response other middleware writes first
+ * is logged with its mandatory headers, and every endpoint without a `logger` of its own logs here.
  *
- * @param options - `logger` receives the records of upgrades no endpoint claimed.
+ * @param settings - `logger`; `leave`: paths (or a predicate) another library's `'upgrade'`
+ *   listener on the same server owns; `production`.
+ * @example
+ * ```ts
+ * app.use(wsgate({ logger: pino() }));
+ * app.use(websocket('/chat', {}, (ws) => ws.send('hi')));
+ * ```
+ */
+export function wsgate(settings: DispatchSettings = {}): Middleware {
+  const servers = new WeakSet<HttpServer>();
+  return async (ctx, next) => {
+    const server = serverOf(ctx.req);
+    if (server && !servers.has(server)) {
+      servers.add(server);
+      attachUpgradeDispatch(server, { gate: appGate(), settings });
+    }
+    const connection = upgradeConnectionOf(ctx.req);
+    if (connection) connection.framework = frameworkOf(ctx);
+    await next();
+  };
+}
+
+/**
+ * Installs wsgate's upgrade handling on a server before its first request, with the same
+ * settings as {@link wsgate}. Use it where the app-level middleware cannot run first, e.g. when
+ * the very first request to a fresh server may be an upgrade to a path no endpoint serves.
+ *
  * @example
  * ```ts
  * const server = app.listen(3000);
- * attach(server, { logger });
+ * attach(server, { logger, leave: ['/graphql'] });
  * ```
  */
-export function attach(server: HttpServer, options: AttachOptions = {}): void {
-  attachUpgradeDispatch(server, createGate(options, { framework: 'koa', packageName: PACKAGE }));
+export function attach(server: HttpServer, settings: DispatchSettings = {}): void {
+  attachUpgradeDispatch(server, { gate: appGate(), settings });
 }

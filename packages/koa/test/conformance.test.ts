@@ -26,7 +26,7 @@ const buildOn =
     for (const endpoint of fixture.endpoints) {
       app.use(
         websocket(endpoint.path, { ...endpoint.options, logger: fixture.logger }, (ws, ctx, context) =>
-          endpoint.onOpen(ws, { user: ctx.state.user, context }),
+          endpoint.onOpen(ws, { user: ctx.state.user, context, headers: ctx.headers }),
         ),
       );
     }

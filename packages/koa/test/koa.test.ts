@@ -17,7 +17,7 @@ import {
   sendRaw,
 } from '@wsgate/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
-import { websocket } from '../src/index.js';
+import { websocket, wsgate } from '../src/index.js';
 import { majors } from './majors.js';
 
 /** A pino logger writing JSON lines into memory. */
@@ -62,6 +62,85 @@ afterEach(async () => {
 });
 
 describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
+  it('the endpoint handle: typed context, open connections, and close() that refuses new handshakes', async () => {
+    const app = new Koa();
+    const chat = websocket(
+      '/chat',
+      { origins: '*', beforeUpgrade: (ctx) => ({ path: ctx.path }) },
+      (ws, _ctx, context) => ws.send(context.path),
+    );
+    app.use(chat);
+    const { port } = await start(http.createServer(app.callback()));
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/chat`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    expect(await outcome.next()).toBe('/chat');
+    expect(chat.connections.size).toBe(1);
+    const closed = new Promise<number>((resolve) => outcome.ws.once('close', (code) => resolve(code)));
+    await chat.close({ code: 1012 });
+    expect(await closed).toBe(1012);
+    expect(chat.connections.size).toBe(0);
+    const refused = await connectWs(`ws://127.0.0.1:${port}/chat`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected')
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
+  });
+
+  it('owns every upgrade from the first request of any kind with app.use(wsgate()), logger set once', async () => {
+    const logs = captureLogs();
+    const app = new Koa();
+    app.use(wsgate({ logger: logs.logger }));
+    app.use(websocket('/echo', { origins: '*' }, (ws) => ws.close()));
+    app.use((ctx) => {
+      if (ctx.path === '/health') ctx.body = 'ok';
+    });
+    const { port } = await start(http.createServer(app.callback()));
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+    const response = await sendRaw(port, buildRequest({ path: '/nowhere', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    expect(await logs.find((r) => r.path === '/nowhere')).toMatchObject({
+      framework: 'koa',
+      arrival: 'upgrade',
+    });
+    expect((await sendRaw(port, buildRequest({ path: '/echo', host: `127.0.0.1:${port}` }))).status).toBe(
+      101,
+    );
+    expect(await logs.find((r) => r.path === '/echo')).toMatchObject({ outcome: 'accepted' });
+  });
+
+  it('logs the client address Koa trusts (ctx.ip, app.proxy) and compares origins with its host and scheme', async () => {
+    const logs = captureLogs();
+    const app = new Koa();
+    app.proxy = true;
+    app.use(websocket('/chat', { logger: logs.logger }, (ws) => ws.close()));
+    const { port } = await start(http.createServer(app.callback()));
+    const proxied = {
+      'X-Forwarded-For': '203.0.113.9',
+      'X-Forwarded-Host': 'app.example',
+      'X-Forwarded-Proto': 'https',
+      Origin: 'https://app.example',
+    };
+    for (let i = 0; i < 2; i++) {
+      const response = await sendRaw(
+        port,
+        buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+      );
+      expect(response.status).toBe(101);
+    }
+    expect(await logs.find((r) => r.path === '/chat')).toMatchObject({
+      remoteAddress: '203.0.113.9',
+      peerAddress: '127.0.0.1',
+    });
+    app.proxy = false;
+    const untrusted = await sendRaw(
+      port,
+      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: proxied }),
+    );
+    expect(untrusted.status).toBe(403);
+    expect((await logs.find((r) => r.code === 'ORIGIN_NOT_ALLOWED')).remoteAddress).toBe('127.0.0.1');
+  });
+
   it('turns ctx.throw(401) from middleware into a 401 with WWW-Authenticate, logged as AUTHENTICATION_REQUIRED', async () => {
     const { records, logger } = captureLogs();
     const app = new Koa();

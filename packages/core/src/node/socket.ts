@@ -1,11 +1,11 @@
 /**
- * Node-specific helpers every adapter needs on the `'upgrade'` path, where there is no
- * `ServerResponse`: the response is bytes written to the socket.
+ * Raw-socket helpers for the `'upgrade'` path: core's own rejections are bytes written to the
+ * socket, and every socket wsgate answers is closed once flushed, within a bound.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { HttpResponse } from './response.js';
-import { safeHeaders } from './response.js';
+import type { HttpResponse } from '../response.js';
+import { safeHeaders } from '../response.js';
 
 /** How long a rejected socket may take to flush before it is destroyed anyway. */
 const FLUSH_TIMEOUT_MS = 5_000;
@@ -45,8 +45,20 @@ export function writeRawResponse(socket: Duplex, response: HttpResponse): void {
   }
   head += `Connection: ${lower.has('upgrade') ? 'Upgrade, close' : 'close'}\r\n`;
   head += `Content-Length: ${body.length}\r\n\r\n`;
+  closeAfterFlush(socket, Buffer.concat([Buffer.from(head, 'latin1'), body]));
+}
+
+/**
+ * Ends a socket (after writing `last`, if given) and destroys it once flushed, or after a bounded
+ * wait for a client that never reads: a rejected socket is never left open.
+ */
+export function closeAfterFlush(socket: Duplex, last?: Buffer): void {
+  socket.on('error', ignoreError);
+  if (socket.destroyed) return;
   const timer = setTimeout(() => socket.destroy(), FLUSH_TIMEOUT_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]), () => socket.destroy());
+  const destroy = () => socket.destroy();
+  if (last) socket.end(last, destroy);
+  else socket.end(destroy);
 }

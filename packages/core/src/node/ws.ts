@@ -1,37 +1,28 @@
 /**
  * Glue for handing an accepted handshake to a `ws` `WebSocketServer` (without importing ws):
- * core has already validated everything, so ws must neither reject nor re-negotiate.
+ * core has already validated and negotiated everything, so ws must neither reject nor
+ * re-negotiate. ws reads the handshake from the request object it is given; it gets a view of the
+ * request that says only what core decided, and the application's request is never changed.
  */
 import type { IncomingMessage } from 'node:http';
-import type { AcceptDecision } from './gate.js';
-
-const kProtocol = Symbol.for('@wsgate/core.protocol');
-
-type Marked = IncomingMessage & { [kProtocol]?: string | undefined };
+import type { AcceptDecision } from '../gate.js';
 
 /**
- * Rewrites the request so that ws accepts exactly what core decided: only the permessage-deflate
- * offers that passed reach ws, `Upgrade` is the single token ws expects, and the protocol core
- * chose is remembered for {@link handleProtocols}.
+ * The request as ws must see it to answer exactly what core decided: `Upgrade` as the single
+ * token ws expects (`Upgrade: websocket, foo/1` is valid HTTP, which ws compares whole), only the
+ * permessage-deflate offers that passed RFC 7692's checks, and only the chosen subprotocol (ws
+ * echoes the first one offered). Everything else is `req` itself, through the prototype chain.
+ *
+ * @param req - The application's request; not modified.
+ * @param decision - Core's acceptance.
  */
-export function prepareForWs(req: IncomingMessage, decision: AcceptDecision): void {
-  const marked = req as Marked;
-  marked[kProtocol] = decision.protocol;
-  // ws compares the whole header to "websocket"; `Upgrade: websocket, foo/1` is valid HTTP.
-  req.headers.upgrade = 'websocket';
-  if (decision.extensions === undefined) delete req.headers['sec-websocket-extensions'];
-  else req.headers['sec-websocket-extensions'] = decision.extensions;
-  // ws re-parses this header with its own rules; core's parse is authoritative and already done.
-  if (decision.protocol === undefined) delete req.headers['sec-websocket-protocol'];
-  else req.headers['sec-websocket-protocol'] = decision.protocol;
-}
-
-/**
- * A ws `handleProtocols` option that answers with the subprotocol core chose for this request
- * (see {@link prepareForWs}), never ws's default of echoing the first offer.
- */
-export function handleProtocols(_offered: Set<string>, req: IncomingMessage): string | false {
-  return (req as Marked)[kProtocol] ?? false;
+export function wsRequestView(req: IncomingMessage, decision: AcceptDecision): IncomingMessage {
+  const headers = { ...req.headers, upgrade: 'websocket' };
+  if (decision.extensions === undefined) delete headers['sec-websocket-extensions'];
+  else headers['sec-websocket-extensions'] = decision.extensions;
+  if (decision.protocol === undefined) delete headers['sec-websocket-protocol'];
+  else headers['sec-websocket-protocol'] = decision.protocol;
+  return Object.create(req, { headers: { value: headers, enumerable: true } }) as IncomingMessage;
 }
 
 /**
@@ -39,12 +30,8 @@ export function handleProtocols(_offered: Set<string>, req: IncomingMessage): st
  *
  * @param perMessageDeflate - Whether the endpoint negotiates permessage-deflate.
  */
-export function wsServerOptions(perMessageDeflate: boolean): {
-  noServer: true;
-  perMessageDeflate: boolean;
-  handleProtocols: typeof handleProtocols;
-} {
-  return { noServer: true, perMessageDeflate, handleProtocols };
+export function wsServerOptions(perMessageDeflate: boolean): { noServer: true; perMessageDeflate: boolean } {
+  return { noServer: true, perMessageDeflate };
 }
 
 /**

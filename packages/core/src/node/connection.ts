@@ -2,7 +2,7 @@
  * What wsgate does for a WebSocket once the 101 is sent. For now: every open WebSocket has an
  * `'error'` listener, so no client can crash the process with a bad frame.
  */
-import { type ConnectionErrorRecord, type Logger, reportConnectionError } from './logging.js';
+import { type ConnectionErrorRecord, type Logger, reportConnectionError } from '../logging.js';
 
 /** The part of a `ws` `WebSocket` core uses (core does not depend on ws). */
 export interface OpenWebSocket {

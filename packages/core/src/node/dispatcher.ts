@@ -1,0 +1,375 @@
+/**
+ * The upgrade dispatcher: the one owner of a server's `'upgrade'` event, so that an upgrade request
+ * runs through the framework's normal request pipeline (its middleware — auth, sessions, rate
+ * limits — runs before the 101) and always gets an answer.
+ *
+ * Node delivers a handshake to `'upgrade'` listeners with a bare socket. The dispatcher emits it
+ * on the server's `'request'` path with a real {@link UpgradeResponse} on that socket. Then:
+ * - a wsgate endpoint that sees the request claims it and answers on the socket itself;
+ * - a response the application writes first (a 401 from auth, a 429 from a rate limiter) reaches
+ *   the client as real HTTP, with its mandatory headers, and is logged;
+ * - the framework's 404 becomes `ENDPOINT_NOT_FOUND` (405 for another method), logged;
+ * - a client that leaves first is logged as `CLIENT_DISCONNECTED`.
+ *
+ * Which listener owns a request is decided in one documented way (docs/design.md): requests whose
+ * path the application hands to another library (`leave`) are never touched; a request another
+ * `'upgrade'` listener took synchronously (wrote to, ended or destroyed its socket) is left to it;
+ * every other upgrade request is wsgate's. No timers.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
+import { HandshakeError } from '../errors.js';
+import { createGate, type Gate, type RejectDecision } from '../gate.js';
+import type { Logger } from '../logging.js';
+import { pathOf } from '../request.js';
+import type { HttpResponse } from '../response.js';
+import { watchTlsServer } from '../tls.js';
+import { type FrameworkRequest, readRequest } from './request.js';
+import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
+import { UpgradeResponse } from './upgrade-response.js';
+
+const kUpgrade = Symbol.for('@wsgate/core.upgrade');
+const EMPTY = Buffer.alloc(0);
+
+/** The raw connection behind an upgrade request that the dispatcher runs through the app. */
+export interface UpgradeConnection {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  /** `performance.now()` when the `'upgrade'` event fired. */
+  readonly startedAt: number;
+  /** Set by the endpoint that takes the request; from then on only it writes to the socket. */
+  claimed: boolean;
+  /** What the framework resolved for the request (client address, host), once an adapter knows. */
+  framework?: FrameworkRequest | undefined;
+  /** The request's own logger (Fastify's `request.log`), once an adapter knows it. */
+  logger?: Logger | undefined;
+  /** The framework's request id, once known. */
+  requestId?: string | undefined;
+  /**
+   * Tells the framework's response the status the handshake got on the socket (101, or the
+   * rejection's), so that access loggers reading `res.statusCode` log it.
+   */
+  readonly settled?: ((status: number) => void) | undefined;
+}
+
+/** Which upgrade requests belong to another `'upgrade'` listener: exact paths, or a predicate. */
+export type LeaveUpgrades = readonly string[] | ((req: IncomingMessage) => boolean);
+
+/** Settings of a server's dispatcher (an adapter's `attach()` or app-level middleware). */
+export interface DispatchSettings {
+  /** Where the outcomes no endpoint claimed are logged (404s, middleware responses). */
+  readonly logger?: Logger | undefined;
+  /** Upgrade requests another library's `'upgrade'` listener owns: wsgate never touches them. */
+  readonly leave?: LeaveUpgrades | undefined;
+  /** Hide the detail of server faults (see `WsGateOptions.production`). */
+  readonly production?: boolean | undefined;
+}
+
+interface ServerState {
+  /** Gates of the endpoints served through this server (for the framework name and loggers). */
+  readonly gates: Set<Gate<never>>;
+  settings: DispatchSettings;
+  leave: ((req: IncomingMessage) => boolean) | undefined;
+  listening: boolean;
+  tagging: boolean;
+}
+
+type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
+
+interface Dispatched {
+  readonly connection: UpgradeConnection;
+  /** The response core made (its own dispatcher); absent when a framework plugin made it. */
+  readonly response: UpgradeResponse | undefined;
+  /** The rejection that replaced the framework's 404, once rendered. */
+  notFound?: RejectDecision;
+  /** Logs a client that left before anyone answered (removed once someone did). */
+  onEnd?: () => void;
+}
+
+/** A request core's own dispatcher delivered, with the response core made for it. */
+type CoreDispatched = Dispatched & { readonly response: UpgradeResponse };
+
+const servers = new WeakMap<HttpServer, ServerState>();
+
+function stateOf(server: HttpServer): ServerState {
+  let state = servers.get(server);
+  if (!state) {
+    state = { gates: new Set(), settings: {}, leave: undefined, listening: false, tagging: false };
+    servers.set(server, state);
+  }
+  return state;
+}
+
+/** The raw connection of a request the dispatcher delivered, or `undefined` on the normal request path. */
+export function upgradeConnectionOf(req: IncomingMessage): UpgradeConnection | undefined {
+  return (req as Tagged)[kUpgrade]?.connection;
+}
+
+/**
+ * Installs the dispatcher on an `http`/`https` server (idempotent) and registers an endpoint's
+ * `gate`. Settings given here (an adapter's `attach()`, its app-level middleware) apply to the
+ * whole server; a later call replaces those it names.
+ */
+export function attachUpgradeDispatch(
+  server: HttpServer,
+  options: { readonly gate?: Gate<never> | undefined; readonly settings?: DispatchSettings | undefined } = {},
+): void {
+  const state = stateOf(server);
+  if (options.gate) state.gates.add(options.gate);
+  watchIfTls(server, options.settings?.logger ?? options.gate?.options.logger, options.gate?.framework);
+  if (options.settings) {
+    state.settings = { ...state.settings, ...definedOnly(options.settings) };
+    if (options.settings.leave !== undefined) state.leave = compileLeave(options.settings.leave);
+  }
+  // A framework plugin routes this server's upgrades (tagUpgrades): a second router would answer
+  // the same sockets.
+  if (state.listening || state.tagging) return;
+  state.listening = true;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (state.leave?.(req)) return;
+    guardSocket(socket);
+    // Other listeners registered after this one run in the same emit: let them take their own
+    // requests first (a ws server's handleUpgrade writes its 101 synchronously).
+    if (server.listenerCount('upgrade') > 1) queueMicrotask(() => dispatch(server, state, req, socket, head));
+    else dispatch(server, state, req, socket, head);
+  });
+}
+
+/**
+ * For a framework plugin that owns `'upgrade'` and routes upgrades through the framework itself
+ * (`@fastify/websocket`): tags every upgrade request first (a prepended listener), so that the
+ * adapter's hooks find its socket, head and arrival time with {@link upgradeConnectionOf}
+ * and its endpoints claim it with {@link claimUpgrade}. Idempotent.
+ */
+export function tagUpgrades(
+  server: HttpServer,
+  options: { readonly logger?: Logger | undefined; readonly framework?: string | undefined } = {},
+): void {
+  watchIfTls(server, options.logger, options.framework);
+  const state = stateOf(server);
+  if (state.tagging) return;
+  if (state.listening) {
+    throw new Error(
+      '@wsgate/core: this server already has wsgate’s upgrade dispatcher; a plugin cannot route its upgrades too',
+    );
+  }
+  state.tagging = true;
+  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    guardSocket(socket);
+    const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
+    (req as Tagged)[kUpgrade] = { connection, response: undefined };
+  });
+}
+
+/** On an https server: the certificate self-check and `tlsClientError` records (once per logger). */
+function watchIfTls(server: HttpServer, logger: Logger | undefined, framework: string | undefined): void {
+  if (server instanceof TlsServer) watchTlsServer(server, { logger, framework });
+}
+
+/** Whether a framework plugin routes `server`'s upgrades ({@link tagUpgrades}). */
+export function upgradesTagged(server: HttpServer): boolean {
+  return servers.get(server)?.tagging === true;
+}
+
+/** Whether the dispatcher is installed on `server`. */
+export function hasUpgradeDispatch(server: HttpServer): boolean {
+  return servers.get(server)?.listening === true;
+}
+
+/** The logger set for the whole server (an adapter's app-level middleware or `attach`), if any. */
+export function serverLogger(server: HttpServer): Logger | undefined {
+  return servers.get(server)?.settings.logger;
+}
+
+function definedOnly(settings: DispatchSettings): DispatchSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
+}
+
+function compileLeave(leave: LeaveUpgrades): (req: IncomingMessage) => boolean {
+  if (typeof leave === 'function') return leave;
+  if (!Array.isArray(leave) || leave.some((path) => typeof path !== 'string' || !path.startsWith('/'))) {
+    throw new TypeError(
+      '@wsgate/core: option `leave` must be a list of paths starting with "/", or a function',
+    );
+  }
+  const paths = new Set(leave);
+  return (req) => paths.has(pathOf(req.url ?? '/'));
+}
+
+/** Whether something other than wsgate already wrote to, adopted or closed the socket. */
+function takenByOthers(socket: Duplex): boolean {
+  const raw = socket as Duplex & { bytesWritten?: number };
+  return (
+    socket.destroyed ||
+    socket.writableEnded ||
+    (raw.bytesWritten ?? 0) > 0 ||
+    socket.writableLength > 0 ||
+    socket.listenerCount('data') > 0
+  );
+}
+
+function dispatch(
+  server: HttpServer,
+  state: ServerState,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+) {
+  if (takenByOthers(socket)) return;
+  const connection: UpgradeConnection = {
+    socket,
+    head,
+    startedAt: performance.now(),
+    claimed: false,
+    // The request target as received: frameworks rewrite `req.url` below a mount path.
+    framework: { url: req.url },
+    settled: (status) => {
+      dispatched.response.statusCode = status;
+    },
+  };
+  const tagged = req as Tagged;
+  let response: UpgradeResponse;
+  try {
+    response = new UpgradeResponse(req, socket as Socket, {
+      get claimed() {
+        return connection.claimed;
+      },
+      notFound: () => renderNotFound(state, req, dispatched),
+    });
+  } catch {
+    // Another listener already gave the socket a response of its own (ERR_HTTP_SOCKET_ASSIGNED):
+    // it is that listener's request.
+    return;
+  }
+  const dispatched: CoreDispatched = { connection, response };
+  tagged[kUpgrade] = dispatched;
+  response.once('finish', () => settleUnclaimed(state, req, dispatched));
+  // The server's sockets are half-open: a client that leaves shows as 'end', not 'close'.
+  dispatched.onEnd = () => {
+    if (connection.claimed || response.writableFinished) return;
+    connection.claimed = true;
+    response.detachSocket(socket as Socket);
+    socket.destroy();
+    const gone = new HandshakeError('CLIENT_DISCONNECTED', {
+      detail: 'the client closed the connection before the application answered; nothing was sent',
+    });
+    report(state, req, dispatched, gateOf(state).reject(gone));
+  };
+  socket.once('end', dispatched.onEnd);
+  if (server.listenerCount('request') === 0) {
+    connection.claimed = true;
+    release(dispatched);
+    const missing = gateOf(state).reject(
+      new HandshakeError('UPGRADE_LISTENER_MISSING', {
+        detail: 'the server has no request handler to route the upgrade',
+      }),
+    );
+    answer(state, req, dispatched, missing);
+    return;
+  }
+  server.emit('request', req, response);
+}
+
+/**
+ * Claims a dispatched request for an endpoint: from now on only the endpoint writes to the socket,
+ * and the response the framework holds is detached from it. Returns the connection, or
+ * `undefined` for a request on the normal request path.
+ */
+export function claimUpgrade(req: IncomingMessage): UpgradeConnection | undefined {
+  const dispatched = (req as Tagged)[kUpgrade];
+  if (!dispatched || dispatched.connection.claimed) return dispatched?.connection;
+  dispatched.connection.claimed = true;
+  release(dispatched);
+  return dispatched.connection;
+}
+
+/** Lets go of what the dispatcher attached to the socket once someone answered. */
+function release(dispatched: Dispatched): void {
+  const { socket } = dispatched.connection;
+  dispatched.response?.detachSocket(socket as Socket);
+  if (dispatched.onEnd) socket.off('end', dispatched.onEnd);
+}
+
+/** The first endpoint's gate (framework name, options), or a silent fallback before any endpoint. */
+function gateOf(state: ServerState): Gate<never> {
+  for (const gate of state.gates) return gate;
+  return fallbackGate;
+}
+
+const fallbackGate = createGate<never>({}, { framework: 'core' });
+
+function handshakeOf(req: IncomingMessage, dispatched: Dispatched) {
+  return readRequest(req, 'upgrade', dispatched.connection.framework);
+}
+
+function renderNotFound(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): HttpResponse {
+  const handshake = handshakeOf(req, dispatched);
+  const error =
+    handshake.method === 'GET'
+      ? new HandshakeError('ENDPOINT_NOT_FOUND', {
+          detail: `no WebSocket endpoint serves ${pathOf(handshake.url)}`,
+        })
+      : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${handshake.method}` });
+  const gate = gateOf(state);
+  dispatched.notFound = gate.reject(error);
+  return gate.render(dispatched.notFound, handshake, state.settings.production);
+}
+
+/** A response the application finished before any endpoint claimed the request: close and log. */
+function settleUnclaimed(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): void {
+  const { connection, response } = dispatched;
+  if (connection.claimed) return;
+  connection.claimed = true;
+  release(dispatched);
+  closeAfterFlush(connection.socket);
+  if (dispatched.notFound) {
+    report(state, req, dispatched, dispatched.notFound);
+    return;
+  }
+  gateOf(state).reportResponse(
+    handshakeOf(req, dispatched),
+    response.statusCode,
+    extrasOf(state, connection),
+  );
+}
+
+function extrasOf(state: ServerState, connection: UpgradeConnection) {
+  return {
+    startedAt: connection.startedAt,
+    requestId: connection.requestId,
+    logger: connection.logger ?? state.settings.logger ?? loggersOf(state),
+  };
+}
+
+function report(
+  state: ServerState,
+  req: IncomingMessage,
+  dispatched: Dispatched,
+  decision: RejectDecision,
+): void {
+  gateOf(state).report(handshakeOf(req, dispatched), decision, extrasOf(state, dispatched.connection));
+}
+
+/** Writes a rejection on the raw socket and logs it. */
+function answer(
+  state: ServerState,
+  req: IncomingMessage,
+  dispatched: Dispatched,
+  decision: RejectDecision,
+): void {
+  const gate = gateOf(state);
+  const handshake = handshakeOf(req, dispatched);
+  writeRawResponse(dispatched.connection.socket, gate.render(decision, handshake, state.settings.production));
+  gate.report(handshake, decision, extrasOf(state, dispatched.connection));
+}
+
+/** The distinct loggers of the gates registered for a server. */
+function loggersOf(state: ServerState): Logger[] {
+  const loggers = new Set<Logger>();
+  for (const gate of state.gates) if (gate.options.logger) loggers.add(gate.options.logger);
+  return [...loggers];
+}
+
+export { EMPTY as EMPTY_HEAD };

@@ -1,0 +1,121 @@
+/**
+ * The response an upgrade request gets while it runs through the framework: a real
+ * `http.ServerResponse` on the real socket, so every middleware behaves as on any request
+ * (`res.socket`, `res.setTimeout`, `'finish'`/`'close'`, `getHeaders()`), from the first handshake
+ * to the ten-thousandth.
+ *
+ * It differs from Node's own in what an upgrade needs, by overriding public methods of the
+ * documented class (no private fields): until an endpoint claims the request, a status the
+ * application writes gets its mandatory headers (`WWW-Authenticate` on 401, `Allow` on 405, …),
+ * and the framework's 404 for a path no endpoint serves becomes wsgate's `ENDPOINT_NOT_FOUND`
+ * problem document (`METHOD_NOT_ALLOWED` for a method other than GET). Once claimed, it is
+ * detached from the socket and writes nothing there.
+ */
+import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { requiredHeadersFor } from '../catalog.js';
+import type { HttpResponse } from '../response.js';
+
+/** What the response asks of its owner. */
+export interface UpgradeResponseOwner {
+  /** Whether an endpoint took the request (from then on the response writes nothing). */
+  readonly claimed: boolean;
+  /** The response that replaces the framework's 404: no endpoint serves this path. */
+  notFound(): HttpResponse;
+}
+
+type Callback = (error?: Error | null) => void;
+
+/**
+ * A `ServerResponse` for an upgrade request, written to the upgrade socket.
+ *
+ * Its three overrides are own properties, not prototype methods: Express re-prototypes every
+ * response it handles (`Object.setPrototypeOf(res, app.response)`), which would drop a subclass's
+ * methods. Middleware that wraps `res.write`/`res.end` (compression) wraps these as usual.
+ */
+export class UpgradeResponse extends ServerResponse {
+  constructor(req: IncomingMessage, socket: Socket, owner: UpgradeResponseOwner) {
+    super(req);
+    // The socket is closed after this response: it was an upgrade, never a keep-alive request.
+    this.shouldKeepAlive = false;
+    // What Node's server does for every request (http.ServerResponse#assignSocket).
+    this.assignSocket(socket);
+    defineOverrides(this, owner);
+  }
+}
+
+const base = ServerResponse.prototype as unknown as {
+  writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse;
+  write(this: ServerResponse, ...args: unknown[]): boolean;
+  end(this: ServerResponse, ...args: unknown[]): ServerResponse;
+};
+
+function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void {
+  /** Set once the framework's 404 is being replaced: what is sent instead. */
+  let replacement: HttpResponse | undefined;
+  /** A 404 sent without an explicit `writeHead` (Express's finalhandler, Koa): replace it too. */
+  const replaceImplicit404 = () => {
+    if (!owner.claimed && !res.headersSent && res.statusCode === 404) res.writeHead(404);
+  };
+  const overrides = {
+    writeHead(this: ServerResponse, statusCode: number, ...rest: unknown[]) {
+      if (owner.claimed || this.headersSent) return base.writeHead.call(this, statusCode, ...rest);
+      if (statusCode === 404) {
+        replacement = owner.notFound();
+        for (const name of this.getHeaderNames()) this.removeHeader(name);
+        const length = String(Buffer.byteLength(replacement.body));
+        // The framework may have set its own reason phrase ("Not Found") for the status it meant.
+        const reason = STATUS_CODES[replacement.status] ?? 'Unknown';
+        return base.writeHead.call(this, replacement.status, reason, {
+          ...replacement.headers,
+          'Content-Length': length,
+        });
+      }
+      for (const [name, value] of Object.entries(requiredHeadersFor(statusCode))) {
+        // The raw path always closes; Node writes `Connection: close` itself.
+        if (name !== 'Connection' && !this.hasHeader(name) && !hasHeaderIn(rest, name))
+          this.setHeader(name, value);
+      }
+      return base.writeHead.call(this, statusCode, ...rest);
+    },
+    write(this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      replaceImplicit404();
+      if (!replacement) return base.write.call(this, chunk, ...rest);
+      callLast(rest);
+      return true;
+    },
+    end(this: ServerResponse, ...args: unknown[]) {
+      replaceImplicit404();
+      if (!replacement) return base.end.call(this, ...args);
+      const callback = args.findLast((arg) => typeof arg === 'function');
+      return callback
+        ? base.end.call(this, replacement.body, callback)
+        : base.end.call(this, replacement.body);
+    },
+  };
+  for (const [name, value] of Object.entries(overrides)) {
+    Object.defineProperty(res, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+/** Whether `writeHead`'s extra arguments (`[statusMessage], [headers]`) set `name`. */
+function hasHeaderIn(rest: readonly unknown[], name: string): boolean {
+  const headers = rest.find((arg) => typeof arg === 'object' && arg !== null);
+  if (!headers) return false;
+  const wanted = name.toLowerCase();
+  if (Array.isArray(headers)) {
+    // A flat [name, value, name, value] list, or [[name, value], …].
+    return headers.some((entry, i) =>
+      Array.isArray(entry)
+        ? String(entry[0]).toLowerCase() === wanted
+        : i % 2 === 0 && String(entry).toLowerCase() === wanted,
+    );
+  }
+  return Object.keys(headers).some((key) => key.toLowerCase() === wanted);
+}
+
+/** Calls the callback among `write`'s extra arguments, as a write would once flushed. */
+function callLast(rest: readonly unknown[]): void {
+  const callback = rest.findLast((arg) => typeof arg === 'function') as Callback | undefined;
+  if (callback) process.nextTick(callback);
+}

@@ -1,0 +1,413 @@
+/**
+ * The upgrade dispatcher on a real http server: the response an upgrade request gets while it runs
+ * through an application is a real ServerResponse on the real socket, statuses get their
+ * mandatory headers, the application's 404 becomes ENDPOINT_NOT_FOUND, ownership is decided
+ * without timers, and every outcome is logged once.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { connect, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { createGate, HandshakeError, type HandshakeRecord, type Logger } from '../src/index.js';
+import {
+  attachUpgradeDispatch,
+  readRequest,
+  settleHandshake,
+  tagUpgrades,
+  UpgradeResponse,
+  upgradeConnectionOf,
+  wsServerOptions,
+} from '../src/node/index.js';
+import { KEY } from './fixtures.js';
+
+class Capture implements Logger {
+  readonly records: HandshakeRecord[] = [];
+  info(obj: object): void {
+    this.records.push(obj as HandshakeRecord);
+  }
+  error(obj: object): void {
+    this.records.push(obj as HandshakeRecord);
+  }
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A server with core's dispatcher and `app` as its request listener. */
+async function dispatched(
+  app: (req: IncomingMessage, res: ServerResponse) => void,
+  settings: Parameters<typeof attachUpgradeDispatch>[1] = {},
+) {
+  const server = createServer(app);
+  servers.push(server);
+  attachUpgradeDispatch(server, settings);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  return { server, port: address.port };
+}
+
+/** Sends a handshake and resolves with everything the server sent until it closed. */
+function handshake(port: number, path: string, method = 'GET'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+    socket.write(
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\nAccept: application/json\r\n\r\n`,
+    );
+  });
+}
+
+/** Sends a handshake and resolves with the response head (for a 101 the connection stays open). */
+function responseHead(port: number, path: string, extra = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const end = data.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.destroy();
+      resolve(data.slice(0, end + 4));
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+    );
+  });
+}
+
+/** The body of a response read until the server closed (chunked or not). */
+function bodyOf(answer: string): string {
+  const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+  if (!/\r\ntransfer-encoding: chunked\r\n/i.test(answer)) return body;
+  let out = '';
+  for (let rest = body; ; ) {
+    const eol = rest.indexOf('\r\n');
+    const size = Number.parseInt(rest.slice(0, eol), 16);
+    if (!size) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 4 + size);
+  }
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('the response of a dispatched upgrade', () => {
+  it('is a real ServerResponse on the real socket, on the first handshake and every later one', async () => {
+    const seen: unknown[] = [];
+    const { port } = await dispatched((_req, res) => {
+      // What middleware does on any request (timeouts, reading the peer, listening for the end).
+      res.setTimeout(1_000);
+      seen.push({
+        response: res instanceof ServerResponse,
+        socket: res.socket instanceof Socket,
+        peer: res.socket?.remoteAddress,
+        headers: res.getHeaders(),
+      });
+      res.once('finish', () => seen.push('finish'));
+      res.statusCode = 403;
+      res.end('no');
+    });
+    for (let i = 0; i < 3; i++) expect(await handshake(port, '/x')).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(seen).toEqual(
+      Array.from({ length: 3 }, () => [
+        { response: true, socket: true, peer: '127.0.0.1', headers: {} },
+        'finish',
+      ]).flat(),
+    );
+  });
+
+  it('adds the headers a status requires and logs the code: 401 → WWW-Authenticate, AUTHENTICATION_REQUIRED', async () => {
+    const log = new Capture();
+    const { port } = await dispatched(
+      (_req, res) => {
+        res.writeHead(401, { 'Content-Type': 'text/plain' });
+        res.end('who are you');
+      },
+      { gate: createGate<never>({}, { framework: 'test' }), settings: { logger: log } },
+    );
+    const answer = await handshake(port, '/private');
+    expect(answer).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+    expect(answer).toMatch(/\r\nWWW-Authenticate: Bearer\r\n/);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(bodyOf(answer)).toBe('who are you');
+    await until(() => log.records.length > 0);
+    expect(log.records).toEqual([
+      expect.objectContaining({
+        outcome: 'rejected',
+        status: 401,
+        code: 'AUTHENTICATION_REQUIRED',
+        framework: 'test',
+      }),
+    ]);
+  });
+
+  it('keeps a header the application set itself', async () => {
+    const { port } = await dispatched((_req, res) => {
+      res.setHeader('WWW-Authenticate', 'Basic realm="x"');
+      res.statusCode = 401;
+      res.end();
+    });
+    expect(await handshake(port, '/private')).toMatch(/\r\nWWW-Authenticate: Basic realm="x"\r\n/);
+  });
+
+  it.each([
+    ['a 308 redirect', 308, 'REDIRECTED'],
+    ['an SPA fallback’s 200', 200, 'HTTP_HANDLER_ANSWERED'],
+    ['a rate limiter’s 429', 429, 'RATE_LIMITED'],
+    ['a 418', 418, 'APPLICATION_REJECTED'],
+    ['a 502', 502, 'APPLICATION_ERROR'],
+  ])('logs %s with its catalog code', async (_what, status, code) => {
+    const log = new Capture();
+    const { port } = await dispatched(
+      (_req, res) => {
+        res.statusCode = status;
+        res.end('x');
+      },
+      { settings: { logger: log } },
+    );
+    expect(await handshake(port, '/x')).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    await until(() => log.records.length > 0);
+    expect(log.records[0]).toMatchObject({ status, code });
+  });
+
+  it('turns the application’s 404 into ENDPOINT_NOT_FOUND, and 405 for another method', async () => {
+    const log = new Capture();
+    const { port } = await dispatched(
+      (_req, res) => {
+        // What Express's finalhandler does.
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.setHeader('Content-Security-Policy', "default-src 'none'");
+        res.end('<pre>Cannot GET /nowhere</pre>');
+      },
+      { settings: { logger: log } },
+    );
+    const answer = await handshake(port, '/nowhere');
+    expect(answer).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(answer).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/);
+    expect(answer).not.toMatch(/Content-Security-Policy|Cannot GET|keep-alive/i);
+    expect(JSON.parse(bodyOf(answer))).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    const post = await handshake(port, '/nowhere', 'POST');
+    expect(post).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(post).toMatch(/\r\nAllow: GET\r\n/);
+    await until(() => log.records.length > 1);
+    expect(log.records.map((r) => r.code)).toEqual(['ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED']);
+  });
+
+  it('replaces a 404 written with an explicit writeHead too (Fastify-style)', async () => {
+    const { port } = await dispatched((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json', 'content-length': '2' });
+      res.write('{');
+      res.end('}');
+    });
+    const answer = await handshake(port, '/nowhere');
+    expect(answer).toMatch(/"code":"ENDPOINT_NOT_FOUND"/);
+    expect(answer).not.toMatch(/content-length: 2\r\n/i);
+  });
+
+  it('logs CLIENT_DISCONNECTED when the client leaves before the application answers', async () => {
+    const log = new Capture();
+    let answer: (() => void) | undefined;
+    const { port } = await dispatched(
+      (_req, res) => {
+        answer = () => res.end('late');
+      },
+      { settings: { logger: log } },
+    );
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(
+      `GET /slow HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await until(() => answer !== undefined);
+    socket.destroy();
+    await until(() => log.records.length > 0);
+    answer?.();
+    expect(log.records).toEqual([expect.objectContaining({ code: 'CLIENT_DISCONNECTED', status: 499 })]);
+  });
+
+  it('answers UPGRADE_LISTENER_MISSING when the server has no request listener', async () => {
+    const server = createServer();
+    servers.push(server);
+    attachUpgradeDispatch(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    expect(await handshake(port, '/x')).toMatch(/^HTTP\/1\.1 500 .*"code":"UPGRADE_LISTENER_MISSING"/s);
+  });
+});
+
+describe('which upgrade listener owns a request', () => {
+  it('never touches a path the application leaves to another library', async () => {
+    const other = new WebSocketServer({ noServer: true });
+    let appSaw = 0;
+    const { server, port } = await dispatched(
+      (_req, res) => {
+        appSaw++;
+        res.statusCode = 404;
+        res.end();
+      },
+      { settings: { leave: ['/graphql'] } },
+    );
+    // A listener that answers asynchronously (as with an async verifyClient): only `leave` keeps
+    // wsgate from answering first.
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url !== '/graphql') return;
+      setTimeout(() => other.handleUpgrade(req, socket, head, () => {}), 50);
+    });
+    expect(await responseHead(port, '/graphql')).toMatch(/^HTTP\/1\.1 101 /);
+    expect(appSaw).toBe(0);
+    expect(await handshake(port, '/nowhere')).toMatch(/^HTTP\/1\.1 404 /);
+    other.close();
+  });
+
+  it('leaves a request another listener took synchronously, answers the rest at once', async () => {
+    const other = new WebSocketServer({ noServer: true });
+    const { server, port } = await dispatched((_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/other') other.handleUpgrade(req, socket, head, () => {});
+    });
+    expect(await responseHead(port, '/other')).toMatch(/^HTTP\/1\.1 101 /);
+    expect(await handshake(port, '/nowhere')).toMatch(/^HTTP\/1\.1 404 .*ENDPOINT_NOT_FOUND/s);
+    other.close();
+  });
+
+  it('refuses a `leave` that is not a list of paths', () => {
+    const server = createServer();
+    expect(() => attachUpgradeDispatch(server, { settings: { leave: ['graphql'] } })).toThrow(
+      /option `leave`/,
+    );
+  });
+});
+
+describe('an endpoint claiming a dispatched upgrade', () => {
+  it('answers 101 on the socket, never through the framework’s response, and leaves req.headers alone', async () => {
+    const wss = new WebSocketServer(wsServerOptions(true));
+    const gate = createGate<IncomingMessage>(
+      { protocols: ['b'], perMessageDeflate: true },
+      { framework: 'test' },
+    );
+    const headersSeen: unknown[] = [];
+    const { port } = await dispatched((req, res) => {
+      void settleHandshake({
+        gate,
+        request: req,
+        req,
+        server: wss,
+        respond: () => {},
+        pass: () => {},
+        onOpen: () => {
+          headersSeen.push(req.headers['sec-websocket-protocol'], req.headers['sec-websocket-extensions']);
+        },
+      });
+      res.once('finish', () => headersSeen.push('the framework response finished'));
+    });
+    const answer = await responseHead(
+      port,
+      '/chat',
+      'Sec-WebSocket-Protocol: a, b\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8, permessage-deflate\r\n',
+    );
+    await until(() => headersSeen.length > 1);
+    expect(answer).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(answer).toMatch(/\r\nSec-WebSocket-Protocol: b\r\n/);
+    expect(answer, answer).toMatch(/\r\nSec-WebSocket-Extensions: permessage-deflate\r\n/);
+    expect(headersSeen).toEqual(['a, b', 'permessage-deflate; server_max_window_bits=8, permessage-deflate']);
+    wss.close();
+  });
+});
+
+describe('tagging for a plugin that owns the upgrade path', () => {
+  it('tags every upgrade before the plugin’s own listener, whatever the registration order', async () => {
+    const server = createServer();
+    servers.push(server);
+    const seen: unknown[] = [];
+    server.on('upgrade', (req, socket) => {
+      const connection = upgradeConnectionOf(req);
+      seen.push(connection?.socket === socket, connection?.claimed);
+      socket.destroy();
+    });
+    tagUpgrades(server);
+    tagUpgrades(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    await handshake((server.address() as { port: number }).port, '/x');
+    expect(seen).toEqual([true, false]);
+    expect(server.listenerCount('upgrade')).toBe(2);
+  });
+});
+
+// Canary: core relies on these public but undocumented methods of http.ServerResponse, which
+// Node's own server uses for every request. If they move, the dispatcher must change.
+describe('canary: ServerResponse#assignSocket and #detachSocket', () => {
+  it('exist and attach a response to a socket', () => {
+    expect(typeof ServerResponse.prototype.assignSocket, 'http.ServerResponse#assignSocket moved').toBe(
+      'function',
+    );
+    expect(typeof ServerResponse.prototype.detachSocket, 'http.ServerResponse#detachSocket moved').toBe(
+      'function',
+    );
+    const socket = new Socket();
+    const res = new UpgradeResponse(
+      { headers: {}, method: 'GET', httpVersion: '1.1' } as IncomingMessage,
+      socket,
+      { claimed: false, notFound: () => ({ status: 404, headers: {}, body: '' }) },
+    );
+    expect(res.socket).toBe(socket);
+    res.detachSocket(socket);
+    expect(res.socket).toBeNull();
+    socket.destroy();
+  });
+});
+
+describe('per-request logger and in-process requests', () => {
+  it('logs to the logger given with the outcome instead of the logger option', () => {
+    const option = new Capture();
+    const own = new Capture();
+    const gate = createGate({ logger: option }, { framework: 'test' });
+    const decision = gate.reject(new HandshakeError('FORBIDDEN'));
+    const request = readRequest(
+      { method: 'GET', url: '/x', httpVersion: '1.1', headers: { host: 'a' } } as unknown as IncomingMessage,
+      'upgrade',
+    );
+    gate.report(request, decision, { startedAt: performance.now(), logger: own });
+    expect(option.records).toEqual([]);
+    expect(own.records).toHaveLength(1);
+  });
+
+  it('reads a request object that has headers but no rawHeaders (@fastify/websocket injectWS), numbers included', () => {
+    const request = readRequest(
+      {
+        method: 'GET',
+        url: '/ws',
+        httpVersion: '1.1',
+        headers: { host: 'localhost', upgrade: 'websocket', 'sec-websocket-version': 13 },
+      } as unknown as IncomingMessage,
+      'upgrade',
+    );
+    expect(request.headers.get('sec-websocket-version')).toBe('13');
+    expect(request.headers.get('host')).toBe('localhost');
+    expect(request.remoteAddress).toBeUndefined();
+  });
+});
