@@ -11,7 +11,7 @@
  *
  * `tsx scripts/docs.ts` rewrites the docs; `scripts/docs.test.ts` fails when they are stale.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { catalog, catalogCodes } from '../packages/core/src/index.js';
 import { causeCodes, causes, EXIT_CODES } from '../packages/doctor/src/index.js';
@@ -123,7 +123,10 @@ export function renderCauses(markdown: string): string {
 /** Every Markdown file the generator owns, with its expected content. */
 export function expectedDocs(): Map<string, string> {
   const docs = new Map<string, string>();
-  const markdown = ['README.md', ...listMarkdown('docs')];
+  const packageReadmes = readdirSync(join(root, 'packages'))
+    .map((name) => `packages/${name}/README.md`)
+    .filter((file) => existsSync(join(root, file)));
+  const markdown = ['README.md', ...packageReadmes, ...listMarkdown('docs')];
   for (const file of markdown) {
     if (file === 'docs/errors.md') continue;
     docs.set(file, renderIncludes(readFileSync(join(root, file), 'utf8')));

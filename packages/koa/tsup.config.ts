@@ -5,6 +5,6 @@ export default defineConfig({
   format: ['esm', 'cjs'],
   dts: { compilerOptions: { composite: false } },
   clean: true,
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
 });

@@ -7,7 +7,7 @@ const app = express();
 app.get(
   '/chat',
   websocket({ protocols: ['chat.v2', 'chat.v1'], logger: pino() }, (ws) => {
-    ws.on('message', (data) => ws.send(data));
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   }),
 );
 app.listen(3000);

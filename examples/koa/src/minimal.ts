@@ -6,7 +6,7 @@ import { pino } from 'pino';
 const app = new Koa();
 app.use(
   websocket('/chat', { protocols: ['chat.v2', 'chat.v1'], logger: pino() }, (ws) => {
-    ws.on('message', (data) => ws.send(data));
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   }),
 );
 app.listen(3000);

@@ -29,5 +29,7 @@ export {
   SECRET,
 } from './fixture.js';
 export { LogCapture, type LogRecord } from './logs.js';
+export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
+export { runMinimalSuite } from './minimal-suite.js';
 export { runConformanceSuite } from './suite.js';
 export { selfSignedCertificate, type TestCertificate } from './tls.js';

@@ -8,7 +8,7 @@ import { HandshakeError, requestRejection } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
-import { checkOrigin, parseOrigin } from './origin.js';
+import { checkOrigin, originHint, parseOrigin } from './origin.js';
 import { type HandshakeRequest, pathOf } from './request.js';
 import { type HttpResponse, renderRejection } from './response.js';
 import { selectSubprotocol } from './subprotocols.js';
@@ -143,10 +143,9 @@ export class Gate<TRequest = unknown> {
     const origin = await this.#guard(() => checkOrigin(opts.origins, handshake, request));
     if (origin instanceof HandshakeError) return this.#reject(origin, undefined, others, undefined);
     if (!origin.ok) {
-      const shown = origin.origin === undefined ? '' : ` "${origin.origin}"`;
       const error = requestRejection('ORIGIN_NOT_ALLOWED', {
         detail: origin.detail,
-        hint: `Allow the origin${shown} in the \`origins\` option, or open the page from the same host as the server.`,
+        hint: originHint(opts.origins.kind, origin.origin),
       });
       return this.#reject(error, undefined, others, origin.origin);
     }

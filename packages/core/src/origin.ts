@@ -178,6 +178,23 @@ function wildcardPattern(entry: string, option: string): RegExp {
   return new RegExp(`^${escapeRegExp(parsed.scheme)}//(?:[a-z0-9-]+\\.)+${escapeRegExp(suffix)}$`);
 }
 
+/**
+ * The hint of a 403 for `origin` (as received), saying what to change for this endpoint's policy.
+ * A list policy is named, not repeated: the response goes to whoever sent the handshake, and the
+ * list may hold origins (an admin host, a staging domain) that are not theirs to learn.
+ */
+export function originHint(kind: OriginMatcher<unknown>['kind'], origin: string | undefined): string {
+  const shown = origin === undefined ? '' : ` "${origin}"`;
+  switch (kind) {
+    case 'list':
+      return `The origin${shown} is not in this endpoint's \`origins\` list: add it there, or open the page from an origin the list allows.`;
+    case 'function':
+      return `This endpoint's \`origins\` function did not allow the origin${shown}: change that function to allow it.`;
+    default:
+      return `Allow the origin${shown} in the \`origins\` option, or open the page from the same host as the server.`;
+  }
+}
+
 /** The origin check's result for one request. */
 export type OriginCheck =
   | { readonly ok: true; readonly origin: string | undefined }

@@ -269,6 +269,42 @@ describe('the 403', () => {
     expect(response?.body).not.toContain('secret-admin');
   });
 
+  // One row per policy kind that can refuse: the hint names what to change for that policy.
+  const hints: ReadonlyArray<
+    readonly [string, OriginPolicy<unknown> | undefined, RegExp, RegExp | undefined]
+  > = [
+    [
+      'same-origin (the default)',
+      undefined,
+      /`origins` option, or open the page from the same host/,
+      undefined,
+    ],
+    ['a list', ['http://localhost:5173'], /not in this endpoint's `origins` list: add it there/, /same host/],
+    [
+      'a list of patterns',
+      ['https://*.example.com', /^https:\/\/app\d\.test$/],
+      /`origins` list/,
+      /same host/,
+    ],
+    [
+      'a function',
+      () => false,
+      /`origins` function did not allow the origin "https:\/\/evil.example"/,
+      /same host/,
+    ],
+  ];
+  it.each(hints)('hints at what to change for %s', async (_name, origins, hint, notHint) => {
+    const { decision } = await run(
+      origins === undefined ? undefined : { origins },
+      minimalWith({ Origin: 'https://evil.example' }),
+    );
+    expect(decision).toMatchObject({ kind: 'reject', error: { code: 'ORIGIN_NOT_ALLOWED' } });
+    const given = decision.kind === 'reject' ? decision.error.hint : undefined;
+    expect(given).toMatch(hint);
+    expect(given).toContain('"https://evil.example"');
+    if (notHint) expect(given).not.toMatch(notHint);
+  });
+
   it('says why a null, malformed or repeated Origin failed', async () => {
     const detail = async (origin: string | string[]) => {
       const { decision } = await run(undefined, minimalWith({ Origin: origin }));

@@ -1,41 +1,33 @@
-import { once } from 'node:events';
-import { type BuildApp, PRIVATE_PATH, runConformanceSuite } from '@wsgate/conformance';
-import express from 'express';
+import { type BuildApp, listening, PRIVATE_PATH, runConformanceSuiteOn } from '@wsgate/conformance';
 import { websocket } from '../src/index.js';
+import { majors } from './majors.js';
 
-const build: BuildApp = async (fixture) => {
-  const app = express();
-  app.get('/health', (_req, res) => {
-    res.send('ok');
-  });
-  // The framework's own auth middleware, before the endpoint: runs before the 101.
-  app.use(PRIVATE_PATH, (req, res, next) => {
-    const user = fixture.authenticate(req.headers, req.originalUrl);
-    if (!user) {
-      res.status(401).set('WWW-Authenticate', 'Bearer').json({ code: 'AUTHENTICATION_REQUIRED' });
-      return;
+const buildOn =
+  (express: (typeof majors)[number]['module']): BuildApp =>
+  async (fixture) => {
+    const app = express();
+    app.get('/health', (_req, res) => {
+      res.send('ok');
+    });
+    // The framework's own auth middleware, before the endpoint: runs before the 101.
+    app.use(PRIVATE_PATH, (req, res, next) => {
+      const user = fixture.authenticate(req.headers, req.originalUrl);
+      if (!user) {
+        res.status(401).set('WWW-Authenticate', 'Bearer').json({ code: 'AUTHENTICATION_REQUIRED' });
+        return;
+      }
+      res.locals.user = user;
+      next();
+    });
+    for (const endpoint of fixture.endpoints) {
+      app.get(
+        endpoint.path,
+        websocket({ ...endpoint.options, logger: fixture.logger }, (ws, req, context) =>
+          endpoint.onOpen(ws, { user: req.res?.locals.user, context, headers: req.headers }),
+        ),
+      );
     }
-    res.locals.user = user;
-    next();
-  });
-  for (const endpoint of fixture.endpoints) {
-    app.get(
-      endpoint.path,
-      websocket({ ...endpoint.options, logger: fixture.logger }, (ws, req, context) =>
-        endpoint.onOpen(ws, { user: req.res?.locals.user, context, headers: req.headers }),
-      ),
-    );
-  }
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    return listening(app.listen(0, '127.0.0.1'));
   };
-};
 
-runConformanceSuite('express', build);
+runConformanceSuiteOn('express', majors, buildOn);

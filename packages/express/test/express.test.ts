@@ -11,10 +11,10 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { attach, drain, websocket, wsgate } from '../src/index.js';
+import { majors } from './majors.js';
 
 const servers: Array<http.Server | https.Server> = [];
 afterEach(async () => {
@@ -24,15 +24,6 @@ afterEach(async () => {
   }
 });
 
-function echoApp() {
-  const app = express();
-  app.get(
-    '/echo',
-    websocket({ origins: '*' }, (ws) => ws.on('message', (data) => ws.send(data))),
-  );
-  return app;
-}
-
 async function listen<T extends http.Server | https.Server>(server: T): Promise<number> {
   servers.push(server);
   server.listen(0, '127.0.0.1');
@@ -40,7 +31,16 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
   return (server.address() as AddressInfo).port;
 }
 
-describe('@wsgate/express', () => {
+describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
+  function echoApp() {
+    const app = express();
+    app.get(
+      '/echo',
+      websocket({ origins: '*' }, (ws) => ws.on('message', (data) => ws.send(data))),
+    );
+    return app;
+  }
+
   it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
     const app = express();
     app.use(wsgate());

@@ -16,9 +16,9 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drain, websocket, wsgate } from '../src/index.js';
+import { majors } from './majors.js';
 
 /** A pino logger writing JSON lines into memory. */
 function captureLogs() {
@@ -61,7 +61,7 @@ afterEach(async () => {
   );
 });
 
-describe('@wsgate/koa', () => {
+describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
   it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
     const app = new Koa();
     app.use(wsgate());

@@ -1,0 +1,3 @@
+import { runMinimalSuite } from '@wsgate/conformance';
+
+runMinimalSuite('express', new URL('../src/minimal.ts', import.meta.url));

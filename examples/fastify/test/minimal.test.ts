@@ -1,0 +1,3 @@
+import { runMinimalSuite } from '@wsgate/conformance';
+
+runMinimalSuite('fastify', new URL('../src/minimal.ts', import.meta.url));
