@@ -292,7 +292,7 @@ const CLIENT_ERROR_CAUSES: ReadonlyArray<
     {
       code: 'TLS_CLIENT_UNKNOWN_CA',
       serverFault: true,
-      hint: 'The client does not trust the chain (alert 48): usually the intermediate is missing — serve fullchain.pem; or a private CA the client was not given.',
+      hint: 'The client does not trust the chain (alert 48): usually the intermediate is missing — serve fullchain.pem; or a private CA the client was not given. npx @wsgate/doctor wss://<host>/ shows the chain as clients get it.',
     },
   ],
   [

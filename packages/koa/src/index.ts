@@ -114,7 +114,7 @@ function frameworkOf(ctx: ParameterizedContext<unknown, unknown>, path?: string)
  * @example
  * ```ts
  * app.use(websocket('/chat', { protocols: ['chat.v2', 'chat.v1'] }, (ws, ctx) => {
- *   ws.on('message', (data) => ws.send(data));
+ *   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
  * }));
  * ```
  * @example
