@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
-import { websocket, wsgate } from '@wsgate/express';
+import { drain, websocket, wsgate } from '@wsgate/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -41,7 +41,8 @@ function requireUser(req: Request, res: Response, next: NextFunction): void {
 // #endregion auth
 
 /** Builds the reference app; `logger` receives one record per handshake. */
-export function createApp(logger: Logger): express.Express {
+export function createApp(logger: Logger, lifecycle?: Lifecycle): express.Express {
+  const knobs = endpointKnobs(lifecycle);
   const app = express();
   // #region wsgate
   // First: wsgate owns every upgrade from the first request, and every endpoint logs here.
@@ -53,12 +54,13 @@ export function createApp(logger: Logger): express.Express {
   });
 
   // #region endpoints
-  app.get('/echo', websocket({ origins: '*', perMessageDeflate: true }, echo));
+  app.get('/echo', websocket({ ...knobs, origins: '*', perMessageDeflate: true }, echo));
 
   app.get(
     '/chat',
     websocket(
       {
+        ...knobs,
         protocols: ['chat.v2', 'chat.v1'],
         requireProtocol: true,
         origins: ['http://localhost:5173'],
@@ -70,7 +72,7 @@ export function createApp(logger: Logger): express.Express {
   app.get(
     '/private',
     requireUser,
-    websocket({}, (ws, req) => ws.send(JSON.stringify(req.user))),
+    websocket(knobs, (ws, req) => ws.send(JSON.stringify(req.user))),
   );
   // #endregion endpoints
 
@@ -87,6 +89,34 @@ export interface StartOptions {
   readonly host?: string | undefined;
   /** Serve https (and wss://) with this key and certificate chain (leaf first, then intermediates). */
   readonly https?: { readonly key: string; readonly cert: string } | undefined;
+  /** The lifecycle knobs of every endpoint (`HEARTBEAT_MS`, `MAX_CONNECTIONS`, … in server.ts). */
+  readonly lifecycle?: Lifecycle | undefined;
+}
+
+/** Heartbeat, limits and drain deadline; unset means wsgate's defaults. */
+export interface Lifecycle {
+  readonly heartbeatMs?: number | false | undefined;
+  readonly maxConnections?: number | undefined;
+  readonly maxConnectionsPerClient?: number | undefined;
+  /** How long open connections get to close on shutdown before they are terminated. */
+  readonly drainMs?: number | undefined;
+}
+
+/** Reads the lifecycle knobs from the environment (unset or empty: the defaults). */
+export function lifecycleFromEnv(env: NodeJS.ProcessEnv): Lifecycle {
+  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  return {
+    heartbeatMs: env.HEARTBEAT_MS === 'off' ? false : number('HEARTBEAT_MS'),
+    maxConnections: number('MAX_CONNECTIONS'),
+    maxConnectionsPerClient: number('MAX_CONNECTIONS_PER_CLIENT'),
+    drainMs: number('DRAIN_MS'),
+  };
+}
+
+/** The endpoint options the knobs set (only those given). */
+function endpointKnobs(lifecycle: Lifecycle = {}) {
+  const { drainMs: _, ...knobs } = lifecycle;
+  return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }
 
 /** A running reference app. */
@@ -101,17 +131,21 @@ export interface RunningApp {
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
   // #region https
-  const handler = createApp(options.logger);
+  const handler = createApp(options.logger, options.lifecycle);
   const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
   // #endregion https
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   return {
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    // A restart drains: new handshakes get 503 SERVER_SHUTTING_DOWN, open connections close
+    // with 1001 (clients reconnect, to another instance behind a load balancer).
+    close: async () => {
+      await drain(server, { timeoutMs: options.lifecycle?.drainMs });
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

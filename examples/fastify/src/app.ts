@@ -5,7 +5,12 @@
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { websocket, wsgate } from '@wsgate/fastify';
-import Fastify, { type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 
@@ -38,7 +43,7 @@ async function requireUser(request: FastifyRequest, reply: FastifyReply): Promis
 // #endregion auth
 
 /** Builds the reference app; Fastify's `request.log` (on `logger`) gets one record per handshake. */
-export async function createApp(logger: Logger, https?: StartOptions['https']) {
+export async function createApp(logger: Logger, https?: StartOptions['https'], lifecycle?: Lifecycle) {
   // #region https
   const serverFactory: FastifyServerFactory | undefined = https
     ? (handler) => createHttpsServer(https, handler)
@@ -46,7 +51,11 @@ export async function createApp(logger: Logger, https?: StartOptions['https']) {
   const app = Fastify({ loggerInstance: logger, ...(serverFactory ? { serverFactory } : {}) });
   // #endregion https
   // #region plugin
-  await app.register(wsgate);
+  await app.register(wsgate, {
+    ...endpointKnobs(lifecycle),
+    // fastify.close() drains (1001) within this deadline.
+    ...(lifecycle?.drainMs === undefined ? {} : { websocket: { preClose: drainWithin(lifecycle.drainMs) } }),
+  });
   // #endregion plugin
   app.decorateRequest('user', null);
 
@@ -88,6 +97,34 @@ export interface StartOptions {
   readonly host?: string | undefined;
   /** Serve https (and wss://) with this key and certificate chain (leaf first, then intermediates). */
   readonly https?: { readonly key: string; readonly cert: string } | undefined;
+  /** The lifecycle knobs of every endpoint (`HEARTBEAT_MS`, `MAX_CONNECTIONS`, … in server.ts). */
+  readonly lifecycle?: Lifecycle | undefined;
+}
+
+/** Heartbeat, limits and drain deadline; unset means wsgate's defaults. */
+export interface Lifecycle {
+  readonly heartbeatMs?: number | false | undefined;
+  readonly maxConnections?: number | undefined;
+  readonly maxConnectionsPerClient?: number | undefined;
+  /** How long open connections get to close on shutdown before they are terminated. */
+  readonly drainMs?: number | undefined;
+}
+
+/** Reads the lifecycle knobs from the environment (unset or empty: the defaults). */
+export function lifecycleFromEnv(env: NodeJS.ProcessEnv): Lifecycle {
+  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  return {
+    heartbeatMs: env.HEARTBEAT_MS === 'off' ? false : number('HEARTBEAT_MS'),
+    maxConnections: number('MAX_CONNECTIONS'),
+    maxConnectionsPerClient: number('MAX_CONNECTIONS_PER_CLIENT'),
+    drainMs: number('DRAIN_MS'),
+  };
+}
+
+/** The endpoint options the knobs set (only those given). */
+function endpointKnobs(lifecycle: Lifecycle = {}) {
+  const { drainMs: _, ...knobs } = lifecycle;
+  return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }
 
 /** A running reference app. */
@@ -101,7 +138,15 @@ export interface RunningApp {
  * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
-  const app = await createApp(options.logger, options.https);
+  const app = await createApp(options.logger, options.https, options.lifecycle);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   return { server: app.server, close: () => app.close() };
+}
+
+/** A preClose that drains with a deadline, then closes ws's server. */
+function drainWithin(timeoutMs: number) {
+  return async function (this: FastifyInstance) {
+    await this.wsgate.drain({ timeoutMs });
+    await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+  };
 }

@@ -1,8 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { start } from './app.js';
+import { lifecycleFromEnv, start } from './app.js';
 
-const app = await start({ logger: pino(), port: Number(process.env.PORT ?? 3003) });
+const app = await start({
+  logger: pino(),
+  port: Number(process.env.PORT ?? 3003),
+  lifecycle: lifecycleFromEnv(process.env),
+});
 console.log(`listening on http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

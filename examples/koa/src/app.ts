@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
 import Router from '@koa/router';
-import { websocket, wsgate } from '@wsgate/koa';
+import { drain, websocket, wsgate } from '@wsgate/koa';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -38,7 +38,8 @@ async function requireUser(ctx: Context, next: Next): Promise<void> {
 // #endregion auth
 
 /** Builds the reference app; `logger` receives one record per handshake. */
-export function createApp(logger: Logger): Koa {
+export function createApp(logger: Logger, lifecycle?: Lifecycle): Koa {
+  const knobs = endpointKnobs(lifecycle);
   const app = new Koa();
   const router = new Router();
   // #region wsgate
@@ -51,12 +52,13 @@ export function createApp(logger: Logger): Koa {
   });
 
   // #region endpoints
-  app.use(websocket('/echo', { origins: '*', perMessageDeflate: true }, echo));
+  app.use(websocket('/echo', { ...knobs, origins: '*', perMessageDeflate: true }, echo));
 
   app.use(
     websocket(
       '/chat',
       {
+        ...knobs,
         protocols: ['chat.v2', 'chat.v1'],
         requireProtocol: true,
         origins: ['http://localhost:5173'],
@@ -69,7 +71,7 @@ export function createApp(logger: Logger): Koa {
   router.get(
     '/private',
     requireUser,
-    websocket({}, (ws, ctx) => ws.send(JSON.stringify(ctx.state.user))),
+    websocket(knobs, (ws, ctx) => ws.send(JSON.stringify(ctx.state.user))),
   );
   // #endregion endpoints
 
@@ -87,6 +89,34 @@ export interface StartOptions {
   readonly host?: string | undefined;
   /** Serve https (and wss://) with this key and certificate chain (leaf first, then intermediates). */
   readonly https?: { readonly key: string; readonly cert: string } | undefined;
+  /** The lifecycle knobs of every endpoint (`HEARTBEAT_MS`, `MAX_CONNECTIONS`, … in server.ts). */
+  readonly lifecycle?: Lifecycle | undefined;
+}
+
+/** Heartbeat, limits and drain deadline; unset means wsgate's defaults. */
+export interface Lifecycle {
+  readonly heartbeatMs?: number | false | undefined;
+  readonly maxConnections?: number | undefined;
+  readonly maxConnectionsPerClient?: number | undefined;
+  /** How long open connections get to close on shutdown before they are terminated. */
+  readonly drainMs?: number | undefined;
+}
+
+/** Reads the lifecycle knobs from the environment (unset or empty: the defaults). */
+export function lifecycleFromEnv(env: NodeJS.ProcessEnv): Lifecycle {
+  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  return {
+    heartbeatMs: env.HEARTBEAT_MS === 'off' ? false : number('HEARTBEAT_MS'),
+    maxConnections: number('MAX_CONNECTIONS'),
+    maxConnectionsPerClient: number('MAX_CONNECTIONS_PER_CLIENT'),
+    drainMs: number('DRAIN_MS'),
+  };
+}
+
+/** The endpoint options the knobs set (only those given). */
+function endpointKnobs(lifecycle: Lifecycle = {}) {
+  const { drainMs: _, ...knobs } = lifecycle;
+  return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }
 
 /** A running reference app. */
@@ -101,17 +131,21 @@ export interface RunningApp {
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
   // #region https
-  const handler = createApp(options.logger).callback();
+  const handler = createApp(options.logger, options.lifecycle).callback();
   const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
   // #endregion https
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   return {
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
+    // A restart drains: new handshakes get 503 SERVER_SHUTTING_DOWN, open connections close
+    // with 1001 (clients reconnect, to another instance behind a load balancer).
+    close: async () => {
+      await drain(server, { timeoutMs: options.lifecycle?.drainMs });
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

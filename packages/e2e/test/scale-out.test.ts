@@ -1,6 +1,6 @@
 /**
  * Scale-out: two Node processes of each framework's reference app (its real server script) behind
- * one nginx. Connections land on both; when one process restarts, its connections end (1006), the
+ * one nginx. Connections land on both; when one process restarts, its connections close with 1001 (it drains), the
  * other's keep working, new handshakes go to the live one, and the restarted one gets connections
  * again.
  */
@@ -16,7 +16,7 @@ import { type RunningProxy, startNginx } from '../src/proxies.js';
 type Open = Extract<WsOutcome, { kind: 'open' }>;
 
 /** The close code clients see when a reference app's process shuts down (SIGTERM → close()). */
-const closeCodeOnShutdown: Record<string, number[]> = { express: [1006], koa: [1006], fastify: [1001] };
+const closeCodeOnShutdown: Record<string, number[]> = { express: [1001], koa: [1001], fastify: [1001] };
 
 describeWith(['nginx'], 'two app processes behind nginx', ({ nginx }) => {
   describe.each(frameworks())('$name', (framework) => {
@@ -91,8 +91,8 @@ describeWith(['nginx'], 'two app processes behind nginx', ({ nginx }) => {
 
       await backends[0]?.stop();
       // Its connections end. How depends on the app's own shutdown: Express's and Koa's reference
-      // apps cut their sockets (no close frame: 1006) until they drain on SIGTERM; Fastify's
-      // close() drains through the plugin's preClose (1001, going away).
+      // reference apps drain on SIGTERM: every client gets a close frame with 1001 (going away),
+      // not a cut socket (1006), and reconnects.
       const expected = closeCodeOnShutdown[framework.name] ?? [1005, 1006];
       for (const code of await Promise.all(closed)) expect(expected).toContain(code);
       // The other backend's connections are untouched.
