@@ -1,4 +1,4 @@
 import { runExampleSuite } from '@wsgate/conformance';
 import { start } from '../src/app.js';
 
-runExampleSuite('express', (logger) => start({ logger }));
+runExampleSuite('express', (logger, lifecycle) => start({ logger, lifecycle }));

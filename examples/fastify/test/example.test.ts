@@ -1,4 +1,4 @@
 import { runExampleSuite } from '@wsgate/conformance';
 import { start } from '../src/app.js';
 
-runExampleSuite('fastify', (logger) => start({ logger }));
+runExampleSuite('fastify', (logger, lifecycle) => start({ logger, lifecycle }));

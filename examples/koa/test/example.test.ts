@@ -1,4 +1,4 @@
 import { runExampleSuite } from '@wsgate/conformance';
 import { start } from '../src/app.js';
 
-runExampleSuite('koa', (logger) => start({ logger }));
+runExampleSuite('koa', (logger, lifecycle) => start({ logger, lifecycle }));

@@ -9,8 +9,19 @@ import { proxyShapes } from './cases.js';
 import { buildRequest, closeWs, connectWs, roundTrip, sendRaw } from './clients.js';
 import { LogCapture } from './logs.js';
 
-/** Starts an example app with the given logger; resolves with its listening server. */
-export type StartExample = (logger: Logger) => Promise<{ server: Server; close(): Promise<void> }>;
+/** The reference app's lifecycle knobs (what its server script reads from the environment). */
+export interface ExampleLifecycle {
+  readonly heartbeatMs?: number | false;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerClient?: number;
+  readonly drainMs?: number;
+}
+
+/** Starts an example app with the given logger and knobs; resolves with its listening server. */
+export type StartExample = (
+  logger: Logger,
+  lifecycle?: ExampleLifecycle,
+) => Promise<{ server: Server; close(): Promise<void> }>;
 
 /**
  * Registers the reference-app checks for one example.
@@ -34,6 +45,26 @@ export function runExampleSuite(framework: string, start: StartExample): void {
       host = `127.0.0.1:${port}`;
     });
     afterAll(() => running?.close());
+
+    describe('lifecycle knobs (MAX_CONNECTIONS, DRAIN_MS, … in its server script)', () => {
+      it('MAX_CONNECTIONS=1: a second connection gets 503; closing the app drains with 1001', async () => {
+        const knobLogs = new LogCapture();
+        const app = await start(knobLogs.logger, { maxConnections: 1, drainMs: 2_000 });
+        const address = app.server.address();
+        if (address === null || typeof address === 'string') throw new Error('not listening');
+        const url = `ws://127.0.0.1:${address.port}/echo`;
+        const first = await connectWs(url);
+        expect(first.kind).toBe('open');
+        if (first.kind !== 'open') return;
+        expect(await connectWs(url)).toMatchObject({ kind: 'rejected', status: 503 });
+        const closed = new Promise<number>((resolve) => first.ws.once('close', (code) => resolve(code)));
+        await app.close();
+        expect(await closed).toBe(1001);
+        expect(
+          await knobLogs.findAny((r) => r.msg === 'websocket connection closed' && r.path === '/echo'),
+        ).toMatchObject({ closedBy: 'drain', closeCode: 1001 });
+      });
+    });
 
     const lastRecord = (path: string) => logs.find((r) => r.path === path);
 
