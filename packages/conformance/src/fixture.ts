@@ -28,6 +28,9 @@ export interface EndpointSpec {
   ) => void;
 }
 
+/** The heartbeat interval of the fixture's `/heartbeat` endpoint. */
+export const HEARTBEAT_TEST_MS = 100;
+
 /** The path guarded by framework auth middleware (not a wsgate hook). */
 export const PRIVATE_PATH = '/private';
 /** The path served by another library's `'upgrade'` listener on the same server. */
@@ -104,6 +107,10 @@ export function fixtureEndpoints(slowHook: Latch): EndpointSpec[] {
       onOpen: echo,
     },
     { path: '/same-origin', options: {}, onOpen: echo },
+    { path: '/limited', options: { origins: '*', maxConnections: 1 }, onOpen: echo },
+    { path: '/per-client', options: { origins: '*', maxConnectionsPerClient: 1 }, onOpen: echo },
+    // A short heartbeat, so that the suite sees a silent peer terminated and a live one kept.
+    { path: '/heartbeat', options: { origins: '*', heartbeatMs: HEARTBEAT_TEST_MS }, onOpen: echo },
     {
       // What the connection handler sees of the negotiation headers on the framework's request.
       path: '/handler-view',

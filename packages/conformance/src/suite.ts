@@ -85,6 +85,7 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
       expect(record).toMatchObject({
         framework,
         status: 101,
+        route: '/echo',
         msg: 'websocket handshake accepted',
         level: 30,
       });
@@ -290,6 +291,95 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
         const outcome = await connectWs(url('/echo'));
         expect(outcome.kind).toBe('open');
         if (outcome.kind === 'open') await closeWs(outcome.ws);
+      });
+
+      it('logs one record when a connection ends: who closed it, the close code and reason, its traffic', async () => {
+        const sentAt = logs.records.length;
+        const outcome = await connectWs(url('/echo'));
+        expect(outcome.kind).toBe('open');
+        if (outcome.kind !== 'open') return;
+        expect(await roundTrip(outcome.ws, 'one')).toBe('one');
+        expect(await roundTrip(outcome.ws, 'two')).toBe('two');
+        const closed = new Promise((resolve) => outcome.ws.once('close', resolve));
+        outcome.ws.close(1000, 'bye');
+        await closed;
+        const record = await logs.findAny(
+          (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.msg === 'websocket connection closed',
+        );
+        expect(record).toMatchObject({
+          framework,
+          path: '/echo',
+          closeCode: 1000,
+          closeReason: 'bye',
+          closedBy: 'client',
+          messagesIn: 2,
+          messagesOut: 2,
+          level: 30,
+        });
+        expect(record.bytesIn).toBeGreaterThan(0);
+        expect(record.bytesOut).toBeGreaterThan(0);
+        expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
+      });
+
+      it.each([
+        ['/limited', 503, 'TOO_MANY_CONNECTIONS'],
+        ['/per-client', 429, 'CLIENT_CONNECTION_LIMIT'],
+      ] as const)(
+        '%s: refuses a connection beyond the limit with %i %s, and admits again after a close',
+        async (path, status, code) => {
+          const first = await connectWs(url(path));
+          expect(first.kind).toBe('open');
+          if (first.kind !== 'open') return;
+          const refused = await connectWs(url(path));
+          expect(refused).toMatchObject({ kind: 'rejected', status });
+          if (refused.kind === 'rejected') {
+            expect(refused.headers['retry-after']).toBe('5');
+            expect(JSON.parse(refused.body)).toMatchObject({ code });
+          }
+          expect(await logs.find((r) => r.path === path && r.code === code)).toMatchObject({
+            status,
+            level: 30,
+          });
+          await closeWs(first.ws);
+          // Released on close: the next connection is admitted.
+          await waitFor(async () => {
+            const next = await connectWs(url(path));
+            if (next.kind === 'open') await closeWs(next.ws);
+            return next.kind === 'open';
+          }, 'the limit to be released');
+        },
+      );
+
+      it('heartbeat: keeps a peer that answers pings, terminates one that stays silent', async () => {
+        const live = await connectWs(url('/heartbeat'));
+        expect(live.kind).toBe('open');
+        if (live.kind !== 'open') return;
+        // The ws client answers every ping with a pong: after three pings it is still open.
+        let pings = 0;
+        await new Promise<void>((resolve) =>
+          live.ws.on('ping', () => {
+            if (++pings === 3) resolve();
+          }),
+        );
+        expect(live.ws.readyState).toBe(live.ws.OPEN);
+        await closeWs(live.ws);
+
+        // A raw socket that completed the handshake and then never answers.
+        const sentAt = logs.records.length;
+        const { response } = await exchangeRaw(
+          port,
+          Buffer.from(buildRequest({ path: '/heartbeat', host })),
+          // Terminated within about two intervals; the bound is generous.
+          5_000,
+        );
+        expect(response.status).toBe(101);
+        const record = await logs.findAny(
+          (r) =>
+            logs.records.indexOf(r as LogRecord) >= sentAt &&
+            r.msg === 'websocket connection closed' &&
+            r.path === '/heartbeat',
+        );
+        expect(record).toMatchObject({ closedBy: 'heartbeat', closeCode: 1006, messagesIn: 0 });
       });
 
       it('hides a throwing hook’s message from the client but logs the error', async () => {

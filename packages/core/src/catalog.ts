@@ -198,6 +198,22 @@ export const catalog = {
     fault: 'client',
     reference: 'RFC 9110 §15.6.4, §10.2.3',
   },
+  HANDSHAKE_TIMEOUT: {
+    status: 503,
+    title: 'The server did not answer the handshake in time',
+    headers: { 'Retry-After': '5' },
+    hint: 'A hook or middleware before the endpoint took longer than `handshakeTimeoutMs`: find what it waits for (a database, an auth service), or raise the bound.',
+    fault: 'server',
+    reference: 'RFC 9110 §15.6.4',
+  },
+  CLIENT_CONNECTION_LIMIT: {
+    status: 429,
+    title: 'This client has too many open connections',
+    headers: { 'Retry-After': '5' },
+    hint: 'Close connections this client no longer needs, or raise `maxConnectionsPerClient`.',
+    fault: 'client',
+    reference: 'RFC 6585 §4; RFC 9110 §10.2.3',
+  },
   SERVER_SHUTTING_DOWN: {
     status: 503,
     title: 'The server is shutting down',

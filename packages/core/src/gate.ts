@@ -28,6 +28,11 @@ export interface AcceptDecision {
   readonly context: unknown;
   /** The normalised `Origin`, if any. */
   readonly origin: string | undefined;
+  /**
+   * Releases the connection's place under the endpoint's limits: call it once the connection
+   * closes, or when the handshake never completes. Idempotent.
+   */
+  readonly release: () => void;
 }
 
 /** The handshake is refused with this error. */
@@ -167,6 +172,8 @@ export class Gate<TRequest = unknown> {
     const protocol = await this.#chooseProtocol(checked.offeredProtocols, request);
     if (protocol instanceof HandshakeError) return this.#reject(protocol, undefined, others, origin.origin);
 
+    const limited = this.#admit(handshake.remoteAddress);
+    if (limited) return this.#reject(limited, undefined, others, origin.origin);
     const { accepted } = negotiateExtensions(checked.extensionOffers, opts.perMessageDeflate);
     return {
       kind: 'accept',
@@ -174,7 +181,51 @@ export class Gate<TRequest = unknown> {
       extensions: accepted.length > 0 ? formatExtensions(accepted) : undefined,
       context,
       origin: origin.origin,
+      release: this.#reservation(handshake.remoteAddress),
     };
+  }
+
+  /** Open connections (and accepted handshakes on their way to the 101), in all and per client. */
+  #open = 0;
+  readonly #openByClient = new Map<string, number>();
+
+  /** The limit a new connection from `client` would break, as a rejection; `undefined` if none. */
+  #admit(client: string | undefined): HandshakeError | undefined {
+    const { maxConnections, maxConnectionsPerClient } = this.options;
+    if (this.#open >= maxConnections) {
+      return requestRejection('TOO_MANY_CONNECTIONS', {
+        detail: `the endpoint holds its maximum of ${maxConnections} open connections`,
+        hint: 'Retry after the Retry-After delay; the operator can raise `maxConnections`.',
+      });
+    }
+    const key = client ?? '';
+    if ((this.#openByClient.get(key) ?? 0) >= maxConnectionsPerClient) {
+      return requestRejection('CLIENT_CONNECTION_LIMIT', {
+        detail: `this client already holds ${maxConnectionsPerClient} open connections to the endpoint`,
+      });
+    }
+    return undefined;
+  }
+
+  /** Counts a connection from the accept decision on; the returned function releases it, once. */
+  #reservation(client: string | undefined): () => void {
+    const key = client ?? '';
+    this.#open++;
+    this.#openByClient.set(key, (this.#openByClient.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#open--;
+      const left = (this.#openByClient.get(key) ?? 1) - 1;
+      if (left === 0) this.#openByClient.delete(key);
+      else this.#openByClient.set(key, left);
+    };
+  }
+
+  /** How many connections this endpoint holds (open, or accepted and opening), in all or for one client. */
+  openConnections(client?: string): number {
+    return client === undefined ? this.#open : (this.#openByClient.get(client) ?? 0);
   }
 
   /** From now on every handshake is refused with `SERVER_SHUTTING_DOWN` (the endpoint is closing). */
@@ -262,6 +313,7 @@ export class Gate<TRequest = unknown> {
   #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
     return {
       path: pathOf(handshake.url),
+      route: handshake.route,
       framework: this.framework,
       arrival: handshake.arrival,
       origin: origin ?? originOf(handshake),
@@ -319,14 +371,32 @@ export class Gate<TRequest = unknown> {
 
   /** Runs application code; a thrown or returned HandshakeError is kept, anything else thrown becomes HOOK_FAILED. */
   async #guard<T>(run: () => T | Promise<T>): Promise<T | HandshakeError> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await run();
+      const result = run();
+      if (!(result instanceof Promise)) return result;
+      const ms = this.options.handshakeTimeoutMs;
+      const timeout = new Promise<HandshakeError>((resolve) => {
+        timer = setTimeout(
+          () =>
+            resolve(
+              new HandshakeError('HANDSHAKE_TIMEOUT', {
+                detail: `an application hook did not settle within ${ms} ms`,
+              }),
+            ),
+          ms,
+        );
+        timer.unref();
+      });
+      return await Promise.race([result, timeout]);
     } catch (error) {
       if (error instanceof HandshakeError) return error;
       return new HandshakeError('HOOK_FAILED', {
         detail: error instanceof Error ? error.message : String(error),
         cause: error,
       });
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

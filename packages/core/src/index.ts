@@ -49,17 +49,24 @@ export { isToken, isValidHeader, parseList, RequestHeaders } from './headers.js'
 export { type ParsedHost, parseHost } from './host.js';
 export {
   ACCEPTED_MESSAGE,
+  CLOSED_MESSAGE,
+  type ClosedBy,
+  CONNECTION_CHANNEL,
   CONNECTION_ERROR_MESSAGE,
   type ConnectionErrorRecord,
+  type ConnectionRecord,
   HANDSHAKE_CHANNEL,
   type HandshakeRecord,
   type Logger,
   REJECTED_MESSAGE,
+  reportConnection,
   reportConnectionError,
   reportHandshake,
 } from './logging.js';
 export {
   closestName,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_MS,
   type HandshakeHook,
   type HandshakeInfo,
   type ProtocolSelector,

@@ -35,6 +35,11 @@ export interface HandshakeRecord {
   readonly code?: string | undefined;
   /** The request path (no query string: it may carry tickets). */
   readonly path: string;
+  /**
+   * The endpoint's route pattern as the framework matched it (`/rooms/:id`): a bounded value for
+   * metrics. Absent for upgrades no endpoint claimed.
+   */
+  readonly route?: string | undefined;
   /** `express`, `koa`, `fastify`, or `core`. */
   readonly framework: string;
   /** Where the request arrived: `upgrade` or `request`. */
@@ -106,6 +111,8 @@ export const CONNECTION_ERROR_MESSAGE = 'websocket connection error';
 export interface ConnectionErrorRecord {
   /** The request path of the handshake. */
   readonly path: string;
+  /** The endpoint's route pattern. */
+  readonly route?: string | undefined;
   /** `express`, `koa`, `fastify`, or `core`. */
   readonly framework: string;
   /** The peer address. */
@@ -134,6 +141,64 @@ export function reportConnectionError(
   for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
     try {
       logger.info(record, CONNECTION_ERROR_MESSAGE);
+    } catch {
+      // A broken logger must not crash the server.
+    }
+  }
+}
+
+/** The name of the `node:diagnostics_channel` channel every connection-end record is published on. */
+export const CONNECTION_CHANNEL = 'wsgate:connection';
+
+/** The log message of a connection that ended. */
+export const CLOSED_MESSAGE = 'websocket connection closed';
+
+/** Who ended a connection. */
+export type ClosedBy = 'client' | 'server' | 'heartbeat' | 'drain' | 'limit';
+
+/**
+ * The record logged (and published on {@link CONNECTION_CHANNEL}) once per connection when it ends:
+ * the connection's identity (the handshake record's field names), how it ended, and its traffic.
+ */
+export interface ConnectionRecord {
+  readonly path: string;
+  /** The endpoint's route pattern (`/rooms/:id`). */
+  readonly route?: string | undefined;
+  readonly framework: string;
+  readonly remoteAddress?: string | undefined;
+  readonly requestId?: string | undefined;
+  readonly protocol?: string | undefined;
+  /** The close code (1006 when the connection ended without a close frame). */
+  readonly closeCode: number;
+  /** The close reason, if one was sent. */
+  readonly closeReason?: string | undefined;
+  /** Who ended it: the client, the application (`server`), the heartbeat, a drain, or a limit. */
+  readonly closedBy: ClosedBy;
+  /** From the 101 to the close, in milliseconds. */
+  readonly durationMs: number;
+  /** Time since the last frame from the peer, in milliseconds. */
+  readonly idleMs: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Bytes read from and written to the socket after the handshake. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** What to change, when the way it ended points at something (a proxy idle timeout). */
+  readonly hint?: string | undefined;
+}
+
+const connectionChannel = channel(CONNECTION_CHANNEL);
+
+/** Logs a connection-end record at info and publishes it. A logger that throws is ignored. */
+export function reportConnection(
+  record: ConnectionRecord,
+  loggers: Logger | readonly Logger[] | undefined,
+): void {
+  if (connectionChannel.hasSubscribers) connectionChannel.publish(record);
+  if (!loggers) return;
+  for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
+    try {
+      logger.info(record, CLOSED_MESSAGE);
     } catch {
       // A broken logger must not crash the server.
     }

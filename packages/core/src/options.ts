@@ -99,6 +99,33 @@ export interface WsGateOptions<TRequest = unknown, TContext = unknown> {
    */
   readonly logger?: Logger | undefined;
   /**
+   * Heartbeat: the interval, in milliseconds, at which an open connection is pinged. A peer that
+   * sends nothing (no pong, no message) for one interval after a ping is terminated, so a dead
+   * peer is gone within about two intervals. The default stays below the common proxy idle
+   * timeouts (nginx's `proxy_read_timeout` and AWS ALB's are 60 s). `false` turns it off.
+   * @default 30000
+   */
+  readonly heartbeatMs?: number | false | undefined;
+  /**
+   * How long each of the endpoint's own hooks (`beforeUpgrade`, an `origins` function,
+   * `selectProtocol`) may take before the handshake is refused with `503 HANDSHAKE_TIMEOUT` (logged at
+   * error level, the socket freed).
+   * @default 10000
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /**
+   * The most open connections this endpoint holds; a handshake beyond it gets
+   * `503 TOO_MANY_CONNECTIONS` with `Retry-After`. Counted from the 101 to the close.
+   * @default no limit
+   */
+  readonly maxConnections?: number | undefined;
+  /**
+   * The most open connections one client address (the framework's client IP) holds on this
+   * endpoint; beyond it, `429 CLIENT_CONNECTION_LIMIT` with `Retry-After`.
+   * @default no limit
+   */
+  readonly maxConnectionsPerClient?: number | undefined;
+  /**
    * Hide the `detail` of server faults from clients (codes stay).
    * @default process.env.NODE_ENV === 'production'
    */
@@ -118,6 +145,10 @@ export interface ResolvedOptions<TRequest> {
   readonly plainRequests: 'reject' | 'pass';
   readonly logger: Logger | undefined;
   readonly production: boolean;
+  readonly heartbeatMs: number | false;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  readonly handshakeTimeoutMs: number;
 }
 
 const KNOWN = new Set([
@@ -132,6 +163,10 @@ const KNOWN = new Set([
   'plainRequests',
   'logger',
   'production',
+  'heartbeatMs',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'handshakeTimeoutMs',
 ]);
 
 /**
@@ -225,6 +260,15 @@ export function resolveOptions<TRequest>(
     plainRequests: oneOf('plainRequests', options.plainRequests, ['reject', 'pass'], 'reject'),
     logger,
     production: bool('production', options.production, process.env.NODE_ENV === 'production'),
+    heartbeatMs: heartbeat(options.heartbeatMs, fail),
+    maxConnections: limit('maxConnections', options.maxConnections, fail),
+    handshakeTimeoutMs: milliseconds(
+      'handshakeTimeoutMs',
+      options.handshakeTimeoutMs,
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      fail,
+    ),
+    maxConnectionsPerClient: limit('maxConnectionsPerClient', options.maxConnectionsPerClient, fail),
   };
 }
 
@@ -256,4 +300,41 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] as number;
+}
+
+/** The default heartbeat interval: below nginx's and AWS ALB's 60 s idle timeouts. */
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+
+function heartbeat(value: unknown, fail: (option: string, message: string) => never): number | false {
+  if (value === undefined) return DEFAULT_HEARTBEAT_MS;
+  if (value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    fail('heartbeatMs', 'must be a whole number of milliseconds (1 or more) or false');
+  }
+  return value as number;
+}
+
+function limit(option: string, value: unknown, fail: (option: string, message: string) => never): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail(option, 'must be a whole number of connections, 1 or more');
+  }
+  return value as number;
+}
+
+/** The default bound on a handshake's hooks and on the middleware before an endpoint. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** A duration option: a whole number of milliseconds, 1 or more. */
+export function milliseconds(
+  option: string,
+  value: unknown,
+  fallback: number,
+  fail: (option: string, message: string) => never,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    fail(option, 'must be a whole number of milliseconds, 1 or more');
+  }
+  return value as number;
 }

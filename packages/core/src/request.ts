@@ -33,6 +33,8 @@ export interface HandshakeRequest {
    * compares against these; without them, against `Host` and the connection.
    */
   readonly site?: Site | undefined;
+  /** The endpoint's route pattern as the framework matched it (`/rooms/:id`), if an endpoint did. */
+  readonly route?: string | undefined;
 }
 
 /** The host name and scheme a request was addressed to, as the framework resolved them. */

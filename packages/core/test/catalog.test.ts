@@ -26,6 +26,8 @@ const spec: ReadonlyArray<readonly [code: string, status: number, headers: Recor
   ['AUTHENTICATION_REQUIRED', 401, { 'WWW-Authenticate': 'Bearer' }],
   ['FORBIDDEN', 403, {}],
   ['TOO_MANY_CONNECTIONS', 503, { 'Retry-After': '5' }],
+  ['HANDSHAKE_TIMEOUT', 503, { 'Retry-After': '5' }],
+  ['CLIENT_CONNECTION_LIMIT', 429, { 'Retry-After': '5' }],
   ['SERVER_SHUTTING_DOWN', 503, { 'Retry-After': '5' }],
   ['SUBPROTOCOL_HEADER_MALFORMED', 400, {}],
   ['SUBPROTOCOL_DUPLICATE', 400, {}],
@@ -48,6 +50,7 @@ const spec: ReadonlyArray<readonly [code: string, status: number, headers: Recor
 const SERVER_FAULTS = [
   'HTTP_HANDLER_ANSWERED',
   'APPLICATION_ERROR',
+  'HANDSHAKE_TIMEOUT',
   'HOOK_FAILED',
   'SUBPROTOCOL_SELECTION_INVALID',
   'UPGRADE_LISTENER_MISSING',

@@ -1,7 +1,9 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import type { Logger } from '../src/index.js';
-import { closeCodeOf, isProtocolError, watchErrors } from '../src/node/index.js';
+import { closeCodeOf, idleHint, isProtocolError, watchErrors } from '../src/node/index.js';
 
 describe('closeCodeOf: the close code ws sends for its error codes', () => {
   it.each([
@@ -66,5 +68,42 @@ describe('watchErrors', () => {
     watchErrors(other, identity, logger);
     other.emit('error', new Error('odd'));
     expect(records[0]?.obj).toMatchObject({ code: 'WEBSOCKET_ERROR', closeCode: 1002 });
+  });
+});
+
+describe('idleHint', () => {
+  it('names the proxy whose idle timeout matches, and the heartbeat setting to change', () => {
+    expect(idleHint(60_400, 30_000)).toMatch(
+      /after 60 s .*nginx's proxy_read_timeout .*heartbeatMs \(now 30000 ms\)/,
+    );
+    expect(idleHint(100_000, false)).toMatch(/Cloudflare.*Turn the heartbeat on/);
+    expect(idleHint(42_000, 30_000)).toMatch(/after 42 s without traffic/);
+    expect(idleHint(42_000, 30_000)).not.toMatch(/likely/);
+    expect(idleHint(1_000, 30_000)).toBeUndefined();
+  });
+});
+
+// Canary: superviseConnection tells a client's close from the application's by ws's
+// `_closeFrameReceived` (ws answers a received close frame by calling close() itself). If this
+// fails, ws renamed it: closedBy would say "server" for every close the client started.
+describe('canary: ws WebSocket#_closeFrameReceived', () => {
+  it('is false until the peer’s close frame arrives, then true', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(wss, 'listening');
+    const { port } = wss.address() as AddressInfo;
+    const seen: unknown[] = [];
+    wss.on('connection', (ws) => {
+      seen.push((ws as unknown as { _closeFrameReceived: unknown })._closeFrameReceived);
+      ws.once('close', () =>
+        seen.push((ws as unknown as { _closeFrameReceived: unknown })._closeFrameReceived),
+      );
+    });
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    await once(client, 'open');
+    client.close(1000);
+    await once(client, 'close');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    wss.close();
+    expect(seen, 'ws WebSocket#_closeFrameReceived moved').toEqual([false, true]);
   });
 });

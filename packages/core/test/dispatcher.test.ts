@@ -256,6 +256,39 @@ describe('the response of a dispatched upgrade', () => {
   });
 });
 
+describe('deadlines', () => {
+  it('answers 503 HANDSHAKE_TIMEOUT when middleware neither answers nor reaches an endpoint', async () => {
+    const log = new Capture();
+    const { port } = await dispatched(() => {}, { settings: { logger: log, handshakeTimeoutMs: 50 } });
+    const answer = await handshake(port, '/stuck');
+    expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(answer).toMatch(/\r\nRetry-After: 5\r\n/);
+    expect(answer).toMatch(/"code":"HANDSHAKE_TIMEOUT"/);
+    await until(() => log.records.length > 0);
+    expect(log.records).toEqual([expect.objectContaining({ code: 'HANDSHAKE_TIMEOUT', status: 503 })]);
+  });
+
+  it('closes the socket when a response was under way but never finished', async () => {
+    const log = new Capture();
+    const { port } = await dispatched(
+      (_req, res) => {
+        res.writeHead(200);
+        res.write('never ends');
+      },
+      { settings: { logger: log, handshakeTimeoutMs: 50 } },
+    );
+    expect(await handshake(port, '/half')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    await until(() => log.records.length > 0);
+    expect(log.records[0]).toMatchObject({ code: 'HANDSHAKE_TIMEOUT' });
+  });
+
+  it('refuses a handshakeTimeoutMs that is not a duration', () => {
+    expect(() => attachUpgradeDispatch(createServer(), { settings: { handshakeTimeoutMs: 0 } })).toThrow(
+      /option `handshakeTimeoutMs`/,
+    );
+  });
+});
+
 describe('which upgrade listener owns a request', () => {
   it('never touches a path the application leaves to another library', async () => {
     const other = new WebSocketServer({ noServer: true });

@@ -222,6 +222,10 @@ const ADAPTER_CODES: HandshakeErrorCode[] = [
   'ENDPOINT_NOT_FOUND',
   'UPGRADE_LISTENER_MISSING',
   'CLIENT_DISCONNECTED',
+  // Decided from the endpoint's open connections: tested under "connection limits".
+  'CLIENT_CONNECTION_LIMIT',
+  // A hook or middleware that never settles: tested under "deadlines" and in dispatcher.test.ts.
+  'HANDSHAKE_TIMEOUT',
   'RATE_LIMITED',
   'APPLICATION_REJECTED',
   'REDIRECTED',
@@ -275,6 +279,7 @@ describe('gate.decide: accepting', () => {
       extensions: 'permessage-deflate; client_max_window_bits',
       context: undefined,
       origin: 'http://example.com',
+      release: expect.any(Function),
     });
   });
 
@@ -566,5 +571,73 @@ describe('production', () => {
   it('keeps the detail of client faults in production', async () => {
     const { response } = await run({ production: true }, minimalWith({ 'Sec-WebSocket-Version': '8' }));
     expect(JSON.parse(response?.body ?? '').detail).toBe('Sec-WebSocket-Version is 8');
+  });
+});
+
+describe('connection limits', () => {
+  const from = (address: string) => request(minimalHeaders, { remoteAddress: address });
+
+  it('refuses beyond maxConnections with 503 TOO_MANY_CONNECTIONS and Retry-After, and admits again after a release', async () => {
+    const gate = createGate({ maxConnections: 2 });
+    const first = await gate.decide(from('10.0.0.1'), {});
+    const second = await gate.decide(from('10.0.0.2'), {});
+    expect([first.kind, second.kind]).toEqual(['accept', 'accept']);
+    const third = await gate.decide(from('10.0.0.3'), {});
+    expect(third).toMatchObject({ kind: 'reject', error: { code: 'TOO_MANY_CONNECTIONS', status: 503 } });
+    if (third.kind === 'reject')
+      expect(gate.render(third, from('10.0.0.3')).headers['Retry-After']).toBe('5');
+    expect(gate.openConnections()).toBe(2);
+    if (first.kind === 'accept') {
+      first.release();
+      first.release();
+    }
+    expect(gate.openConnections()).toBe(1);
+    expect((await gate.decide(from('10.0.0.3'), {})).kind).toBe('accept');
+  });
+
+  it('refuses beyond maxConnectionsPerClient with 429 CLIENT_CONNECTION_LIMIT, per client address', async () => {
+    const gate = createGate({ maxConnectionsPerClient: 1 });
+    const first = await gate.decide(from('10.0.0.1'), {});
+    expect(first.kind).toBe('accept');
+    expect(await gate.decide(from('10.0.0.1'), {})).toMatchObject({
+      kind: 'reject',
+      error: { code: 'CLIENT_CONNECTION_LIMIT', status: 429 },
+    });
+    expect((await gate.decide(from('10.0.0.2'), {})).kind).toBe('accept');
+    expect(gate.openConnections('10.0.0.1')).toBe(1);
+    if (first.kind === 'accept') first.release();
+    expect(gate.openConnections('10.0.0.1')).toBe(0);
+    expect((await gate.decide(from('10.0.0.1'), {})).kind).toBe('accept');
+  });
+
+  it.each([0, -1, 1.5, '10'])('refuses %j as a limit', (value) => {
+    expect(() => createGate({ maxConnections: value as number })).toThrow(/option `maxConnections`/);
+    expect(() => createGate({ maxConnectionsPerClient: value as number })).toThrow(
+      /option `maxConnectionsPerClient`/,
+    );
+  });
+});
+
+describe('deadlines', () => {
+  it('refuses with 503 HANDSHAKE_TIMEOUT when a hook never settles, logged as a server fault', async () => {
+    const gate = createGate({ handshakeTimeoutMs: 20, beforeUpgrade: () => new Promise(() => {}) });
+    const decision = await gate.decide(request(minimalHeaders), {});
+    expect(decision).toMatchObject({ kind: 'reject', error: { code: 'HANDSHAKE_TIMEOUT', status: 503 } });
+    if (decision.kind === 'reject') expect(decision.error.isServerFault).toBe(true);
+  });
+
+  it('lets a hook that settles in time decide', async () => {
+    const gate = createGate({
+      handshakeTimeoutMs: 5_000,
+      beforeUpgrade: async () => ({ ok: true }),
+    });
+    expect(await gate.decide(request(minimalHeaders), {})).toMatchObject({
+      kind: 'accept',
+      context: { ok: true },
+    });
+  });
+
+  it.each([0, 1.5, 'soon'])('refuses %j as handshakeTimeoutMs', (value) => {
+    expect(() => createGate({ handshakeTimeoutMs: value as number })).toThrow(/option `handshakeTimeoutMs`/);
   });
 });

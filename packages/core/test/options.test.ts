@@ -27,6 +27,10 @@ const bad: ReadonlyArray<readonly [option: string, options: Record<string, unkno
   ['origins', { origins: true }],
   ['trustProxy', { trustProxy: 1 }],
   ['perMessageDeflate', { perMessageDeflate: 'true' }],
+  ['heartbeatMs', { heartbeatMs: 0 }],
+  ['heartbeatMs', { heartbeatMs: 1.5 }],
+  ['heartbeatMs', { heartbeatMs: true }],
+  ['heartbeatMs', { heartbeatMs: '30s' }],
   ['beforeUpgrade', { beforeUpgrade: {} }],
   ['plainRequests', { plainRequests: 'next' }],
   ['logger', { logger: {} }],
@@ -98,6 +102,8 @@ describe('option validation', () => {
       { origins: () => true },
       { perMessageDeflate: true, production: true, beforeUpgrade: noop },
       { logger: { info: noop, error: noop } },
+      { heartbeatMs: false },
+      { heartbeatMs: 5_000 },
       { protocols: undefined, logger: undefined, origins: undefined },
     ];
     for (const options of valid) expect(() => createGate(options)).not.toThrow();
@@ -122,6 +128,7 @@ describe('defaults', () => {
       plainRequests: 'reject',
       logger: undefined,
       production: false,
+      heartbeatMs: 30_000,
     });
     expect(resolved.origins.kind).toBe('same-origin');
   });

@@ -80,8 +80,10 @@ const appGate = () => {
 /** What Express resolved for a request: its client address, host and scheme (trust proxy applied). */
 function frameworkOf(req: Request): FrameworkRequest {
   const hostname = req.hostname;
+  const route: unknown = req.route?.path;
   return {
     url: req.originalUrl,
+    route: typeof route === 'string' ? req.baseUrl + route : undefined,
     clientAddress: req.ip,
     site: hostname ? { hostname, protocol: req.protocol } : undefined,
   };

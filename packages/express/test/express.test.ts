@@ -41,6 +41,39 @@ async function listen<T extends http.Server | https.Server>(server: T): Promise<
 }
 
 describe('@wsgate/express', () => {
+  it('keeps an open WebSocket past Node’s requestTimeout and headersTimeout', async () => {
+    const server = http.createServer(
+      { requestTimeout: 200, headersTimeout: 100, connectionsCheckingInterval: 50 },
+      echoApp(),
+    );
+    const port = await listen(server);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind !== 'open') return;
+    // Several of Node's connection checks pass while the connection stays open and idle.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await roundTrip(outcome.ws, 'still here')).toBe('still here');
+    await closeWs(outcome.ws);
+  });
+
+  it('logs the route pattern the framework matched, for bounded metrics', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    const rooms = express.Router();
+    rooms.get(
+      '/:id',
+      websocket({ origins: '*', logger: logs.logger }, (ws) => ws.close()),
+    );
+    app.use('/rooms', rooms);
+    const port = await listen(http.createServer(app));
+    const response = await sendRaw(port, buildRequest({ path: '/rooms/7', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(101);
+    expect(await logs.find((r) => r.path === '/rooms/7')).toMatchObject({
+      route: '/rooms/:id',
+      path: '/rooms/7',
+    });
+  });
+
   it('the endpoint handle: typed context, open connections, and close() that refuses new handshakes', async () => {
     const app = express();
     const chat = websocket(

@@ -128,6 +128,7 @@ type Handler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyRe
 /** What Fastify resolved for a request: client address, host and scheme (its `trustProxy` applied). */
 function frameworkOf(request: FastifyRequest): FrameworkRequest {
   return {
+    route: request.routeOptions.url,
     clientAddress: request.ip,
     site: request.hostname ? { hostname: request.hostname, protocol: request.protocol } : undefined,
   };
@@ -329,17 +330,13 @@ export type ConnectionHandler<TContext = undefined> = (
   socket: WebSocket,
   request: FastifyRequest,
   context: TContext,
-) => void | Promise<unknown>;
+) => unknown;
 
 /** The route options {@link websocket} returns, with the endpoint's handle. */
 export interface WebSocketRoute extends EndpointHandle<WebSocket> {
   readonly websocket: true;
   readonly config: { readonly wsgate: WsGateOptions<FastifyRequest> };
-  readonly handler: (
-    this: FastifyInstance,
-    socket: WebSocket,
-    request: FastifyRequest,
-  ) => void | Promise<unknown>;
+  readonly handler: (this: FastifyInstance, socket: WebSocket, request: FastifyRequest) => unknown;
 }
 
 interface DeclaredEndpoint {

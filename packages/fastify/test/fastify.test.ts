@@ -59,6 +59,18 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 describe('@wsgate/fastify', () => {
+  it('logs the route pattern the framework matched, for bounded metrics', async () => {
+    const logs = captureLogs();
+    const app = await appWith({ origins: '*', logger: logs.logger });
+    app.get('/rooms/:id', { websocket: true }, (socket) => socket.close());
+    const port = await listen(app);
+    const response = await sendRaw(port, buildRequest({ path: '/rooms/7', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(101);
+    expect(
+      await waitForRecord(logs.records, (r) => r.path === '/rooms/7' && r.outcome === 'accepted'),
+    ).toMatchObject({ route: '/rooms/:id', path: '/rooms/7' });
+  });
+
   it('websocket(options, handler): (socket, request, context) as in every adapter, and a handle that drains', async () => {
     const app = await appWith({ origins: '*' });
     const chat = websocket(

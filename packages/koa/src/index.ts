@@ -85,10 +85,13 @@ const appGate = () => {
 };
 
 /** What Koa resolved for a request: its client address, host and scheme (`app.proxy` applied). */
-function frameworkOf(ctx: ParameterizedContext<unknown, unknown>): FrameworkRequest {
+function frameworkOf(ctx: ParameterizedContext<unknown, unknown>, path?: string): FrameworkRequest {
   const hostname = ctx.hostname;
+  // @koa/router's documented `ctx._matchedRoute`, or the endpoint's own path.
+  const matched: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   return {
     url: ctx.originalUrl,
+    route: typeof matched === 'string' ? matched : path,
     clientAddress: ctx.ip,
     site: hostname ? { hostname, protocol: ctx.protocol } : undefined,
   };
@@ -162,7 +165,7 @@ export function websocket<TContext, StateT, ContextT>(
       gate,
       request: ctx,
       req: ctx.req,
-      framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>),
+      framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>, path),
       server: wss,
       respond: (response: HttpResponse) => {
         responded = true;

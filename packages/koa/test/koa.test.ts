@@ -62,6 +62,24 @@ afterEach(async () => {
 });
 
 describe('@wsgate/koa', () => {
+  it('logs the route pattern the framework matched, for bounded metrics', async () => {
+    const logs = captureLogs();
+    const app = new Koa();
+    const router = new Router();
+    router.get(
+      '/rooms/:id',
+      websocket({ origins: '*', logger: logs.logger }, (ws) => ws.close()),
+    );
+    app.use(router.routes());
+    const { port } = await start(http.createServer(app.callback()));
+    const response = await sendRaw(port, buildRequest({ path: '/rooms/7', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(101);
+    expect(await logs.find((r) => r.path === '/rooms/7')).toMatchObject({
+      route: '/rooms/:id',
+      path: '/rooms/7',
+    });
+  });
+
   it('the endpoint handle: typed context, open connections, and close() that refuses new handshakes', async () => {
     const app = new Koa();
     const chat = websocket(

@@ -1,12 +1,31 @@
 /**
- * What wsgate does for a WebSocket once the 101 is sent. For now: every open WebSocket has an
- * `'error'` listener, so no client can crash the process with a bad frame.
+ * What wsgate does for a WebSocket once the 101 is sent: an `'error'` listener on every one (no
+ * client can crash the process with a bad frame), the heartbeat, and one record when it ends.
  */
-import { type ConnectionErrorRecord, type Logger, reportConnectionError } from '../logging.js';
+import type { Duplex } from 'node:stream';
+import {
+  type ClosedBy,
+  type ConnectionErrorRecord,
+  type Logger,
+  reportConnection,
+  reportConnectionError,
+} from '../logging.js';
 
 /** The part of a `ws` `WebSocket` core uses (core does not depend on ws). */
 export interface OpenWebSocket {
   on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** The part of a `ws` `WebSocket` the supervision uses. */
+export interface SupervisedWebSocket extends OpenWebSocket {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'pong' | 'ping', listener: () => void): unknown;
+  on(event: 'message', listener: (data: unknown) => void): unknown;
+  once(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
+  ping(): void;
+  terminate(): void;
+  close(code?: number, reason?: string): void;
+  send(...args: never[]): void;
 }
 
 /**
@@ -52,5 +71,145 @@ export function watchErrors(
     const raw = (error as { code?: unknown }).code;
     const code = typeof raw === 'string' && raw !== '' ? raw : 'WEBSOCKET_ERROR';
     reportConnectionError({ ...identity, code, closeCode: closeCodeOf(code), err: error }, loggers);
+  });
+}
+
+/** How an open connection is supervised. */
+export interface Supervision {
+  /** The heartbeat interval, or `false`. */
+  readonly heartbeatMs: number | false;
+  /** The raw socket under the WebSocket (its byte counters). */
+  readonly socket: Duplex;
+  /** Where the connection-end record goes. */
+  readonly loggers: Logger | readonly Logger[] | undefined;
+}
+
+interface Watched {
+  closedBy: ClosedBy | undefined;
+}
+
+const watched = new WeakMap<object, Watched>();
+
+/**
+ * Marks who is about to close a connection (an endpoint's drain, a limit), for its record. A
+ * connection wsgate does not supervise is left alone.
+ */
+export function closingBy(ws: object, who: ClosedBy): void {
+  const entry = watched.get(ws);
+  if (entry && entry.closedBy === undefined) entry.closedBy = who;
+}
+
+/** Idle times that match a common proxy or load balancer timeout, with what to change. */
+const IDLE_TIMEOUTS: ReadonlyArray<readonly [ms: number, hint: string]> = [
+  [60_000, "nginx's proxy_read_timeout (60 s by default) or an AWS ALB's idle timeout (60 s)"],
+  [100_000, "Cloudflare's idle timeout (100 s)"],
+  [300_000, "Apache's ProxyTimeout/Timeout (300 s by default in some distributions)"],
+];
+
+/** The hint for a connection that ended with no close frame after `idleMs` of silence. */
+export function idleHint(idleMs: number, heartbeatMs: number | false): string | undefined {
+  if (idleMs < 5_000) return undefined;
+  const seconds = Math.round(idleMs / 1000);
+  const match = IDLE_TIMEOUTS.find(([ms]) => Math.abs(idleMs - ms) <= ms * 0.05);
+  const likely = match ? `, likely ${match[1]}` : '';
+  const keep =
+    heartbeatMs === false
+      ? 'Turn the heartbeat on (heartbeatMs) with an interval below that timeout'
+      : `Keep heartbeatMs (now ${heartbeatMs} ms) below that timeout, or raise the timeout`;
+  return `The connection ended without a close frame after ${seconds} s without traffic from the peer: an idle timeout on the way${likely}. ${keep}.`;
+}
+
+/**
+ * Supervises an open WebSocket until it ends: pings it every `heartbeatMs` and terminates a peer
+ * that stayed silent for a whole interval after a ping (pongs and any other frame count as
+ * liveness), counts its traffic, and logs one {@link ConnectionRecord} when it closes, saying who
+ * closed it. `ws.send`, `ws.close` and `ws.terminate` are wrapped on the instance to count
+ * messages out and to tell a close the application asked for from one the client sent.
+ */
+export function superviseConnection(
+  ws: SupervisedWebSocket,
+  identity: ConnectionIdentity,
+  supervision: Supervision,
+): void {
+  const { socket, heartbeatMs } = supervision;
+  const raw = socket as Duplex & { bytesRead?: number; bytesWritten?: number };
+  const readAtOpen = raw.bytesRead ?? 0;
+  const writtenAtOpen = raw.bytesWritten ?? 0;
+  const openedAt = performance.now();
+  const entry: Watched = { closedBy: undefined };
+  watched.set(ws, entry);
+  let lastInbound = openedAt;
+  let alive = true;
+  let messagesIn = 0;
+  let messagesOut = 0;
+  const heard = () => {
+    alive = true;
+    lastInbound = performance.now();
+  };
+  ws.on('pong', heard);
+  ws.on('ping', heard);
+  ws.on('message', () => {
+    messagesIn++;
+    heard();
+  });
+
+  const send = ws.send;
+  ws.send = function (this: SupervisedWebSocket, ...args: never[]) {
+    messagesOut++;
+    return send.apply(this, args);
+  } as SupervisedWebSocket['send'];
+  const close = ws.close;
+  ws.close = function (this: SupervisedWebSocket, code?: number, reason?: string) {
+    // ws answers a client's close frame by calling close() itself; only a close nobody received
+    // a frame for is the server's (ws's `_closeFrameReceived`: see the canary in connection.test.ts).
+    if ((this as { _closeFrameReceived?: unknown })._closeFrameReceived !== true) closingBy(this, 'server');
+    return close.call(this, code, reason);
+  };
+  const terminate = ws.terminate;
+  ws.terminate = function (this: SupervisedWebSocket) {
+    closingBy(this, 'server');
+    return terminate.call(this);
+  };
+
+  const timer =
+    heartbeatMs === false
+      ? undefined
+      : setInterval(() => {
+          if (!alive) {
+            closingBy(ws, 'heartbeat');
+            terminate.call(ws);
+            return;
+          }
+          alive = false;
+          try {
+            ws.ping();
+          } catch {
+            // Not open any more: the close event ends the supervision.
+          }
+        }, heartbeatMs);
+  timer?.unref();
+
+  ws.once('close', (code, reason) => {
+    if (timer) clearInterval(timer);
+    const now = performance.now();
+    const closedBy = entry.closedBy ?? 'client';
+    const idleMs = Math.round(now - lastInbound);
+    const text = reason.length > 0 ? reason.toString('utf8') : undefined;
+    reportConnection(
+      {
+        ...identity,
+        closeCode: code,
+        closeReason: text,
+        closedBy,
+        durationMs: Math.round(now - openedAt),
+        idleMs,
+        messagesIn,
+        messagesOut,
+        bytesIn: (raw.bytesRead ?? 0) - readAtOpen,
+        bytesOut: (raw.bytesWritten ?? 0) - writtenAtOpen,
+        hint: code === 1006 && closedBy === 'client' ? idleHint(idleMs, heartbeatMs) : undefined,
+      },
+      supervision.loggers,
+    );
   });
 }

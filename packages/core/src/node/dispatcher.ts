@@ -23,6 +23,7 @@ import { Server as TlsServer } from 'node:tls';
 import { HandshakeError } from '../errors.js';
 import { createGate, type Gate, type RejectDecision } from '../gate.js';
 import type { Logger } from '../logging.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
@@ -65,6 +66,12 @@ export interface DispatchSettings {
   readonly leave?: LeaveUpgrades | undefined;
   /** Hide the detail of server faults (see `WsGateOptions.production`). */
   readonly production?: boolean | undefined;
+  /**
+   * How long the framework's middleware may take to answer an upgrade or hand it to an endpoint
+   * before wsgate answers `503 HANDSHAKE_TIMEOUT` (logged, the socket freed).
+   * @default 10000
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
 }
 
 interface ServerState {
@@ -86,6 +93,8 @@ interface Dispatched {
   notFound?: RejectDecision;
   /** Logs a client that left before anyone answered (removed once someone did). */
   onEnd?: () => void;
+  /** Answers a request nobody answered in time (cleared once someone did). */
+  deadline?: NodeJS.Timeout;
 }
 
 /** A request core's own dispatcher delivered, with the response core made for it. */
@@ -120,6 +129,11 @@ export function attachUpgradeDispatch(
   if (options.gate) state.gates.add(options.gate);
   watchIfTls(server, options.settings?.logger ?? options.gate?.options.logger, options.gate?.framework);
   if (options.settings) {
+    if (options.settings.handshakeTimeoutMs !== undefined) {
+      milliseconds('handshakeTimeoutMs', options.settings.handshakeTimeoutMs, 0, (option, message) => {
+        throw new TypeError(`@wsgate/core: option \`${option}\` ${message}`);
+      });
+    }
     state.settings = { ...state.settings, ...definedOnly(options.settings) };
     if (options.settings.leave !== undefined) state.leave = compileLeave(options.settings.leave);
   }
@@ -258,6 +272,24 @@ function dispatch(
     report(state, req, dispatched, gateOf(state).reject(gone));
   };
   socket.once('end', dispatched.onEnd);
+  const timeoutMs = state.settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  dispatched.deadline = setTimeout(() => {
+    if (connection.claimed || response.writableFinished) return;
+    connection.claimed = true;
+    const headersSent = response.headersSent;
+    release(dispatched);
+    const late = gateOf(state).reject(
+      new HandshakeError('HANDSHAKE_TIMEOUT', {
+        detail: `the application neither answered nor reached a WebSocket endpoint within ${timeoutMs} ms`,
+      }),
+    );
+    // A response already under way cannot be replaced: the socket is closed instead.
+    if (headersSent) {
+      socket.destroy();
+      report(state, req, dispatched, late);
+    } else answer(state, req, dispatched, late);
+  }, timeoutMs);
+  dispatched.deadline.unref();
   if (server.listenerCount('request') === 0) {
     connection.claimed = true;
     release(dispatched);
@@ -290,6 +322,7 @@ function release(dispatched: Dispatched): void {
   const { socket } = dispatched.connection;
   dispatched.response?.detachSocket(socket as Socket);
   if (dispatched.onEnd) socket.off('end', dispatched.onEnd);
+  if (dispatched.deadline) clearTimeout(dispatched.deadline);
 }
 
 /** The first endpoint's gate (framework name, options), or a silent fallback before any endpoint. */

@@ -3,7 +3,7 @@
  * `close()` that refuses new handshakes and closes the open ones.
  */
 import type { Gate } from '../gate.js';
-import type { OpenWebSocket } from './connection.js';
+import { closingBy, type OpenWebSocket } from './connection.js';
 
 /** The part of a `ws` `WebSocket` the endpoint handle uses. */
 export interface ClosableWebSocket extends OpenWebSocket {
@@ -68,6 +68,7 @@ export function endpointHandle<TSocket extends ClosableWebSocket>(
                 clearTimeout(timer);
                 resolve();
               });
+              closingBy(ws, 'drain');
               ws.close(code, options.reason);
             }),
         ),

@@ -11,7 +11,7 @@ import type { AcceptDecision, Gate, RejectDecision } from '../gate.js';
 import type { Logger } from '../logging.js';
 import { type HandshakeRequest, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
-import { type OpenWebSocket, watchErrors } from './connection.js';
+import { type SupervisedWebSocket, superviseConnection, watchErrors } from './connection.js';
 import {
   attachUpgradeDispatch,
   claimUpgrade,
@@ -25,12 +25,12 @@ import { writeRawResponse } from './socket.js';
 import { wsRequestView } from './ws.js';
 
 /** A minimal view of `ws`'s `WebSocketServer` (core does not depend on ws). */
-export interface UpgradeHandler<TSocket extends OpenWebSocket> {
+export interface UpgradeHandler<TSocket extends SupervisedWebSocket> {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: TSocket) => void): void;
 }
 
 /** Arguments of {@link completeUpgrade}. */
-export interface CompleteUpgrade<TRequest, TSocket extends OpenWebSocket> {
+export interface CompleteUpgrade<TRequest, TSocket extends SupervisedWebSocket> {
   readonly gate: Gate<TRequest>;
   /** The application's request (ws sees a view of it with core's decisions; it is not changed). */
   readonly req: IncomingMessage;
@@ -56,12 +56,14 @@ export interface CompleteUpgrade<TRequest, TSocket extends OpenWebSocket> {
  * is handed to ws with core's subprotocol and extension offers. Logs exactly one record, including
  * when the client went away during async checks (`CLIENT_DISCONNECTED`, nothing sent).
  */
-export function completeUpgrade<TRequest, TSocket extends OpenWebSocket>(
+export function completeUpgrade<TRequest, TSocket extends SupervisedWebSocket>(
   args: CompleteUpgrade<TRequest, TSocket>,
 ): void {
   const { gate, req, handshake, decision, socket, startedAt, requestId, logger } = args;
   const extras = { startedAt, requestId, logger };
+  if (decision.kind === 'accept') socket.once('close', decision.release);
   if (socket.destroyed || !socket.writable || !socket.readable) {
+    if (decision.kind === 'accept') decision.release();
     socket.destroy();
     const gone = new HandshakeError('CLIENT_DISCONNECTED', {
       detail: 'the socket closed while the handshake was being checked; nothing was sent',
@@ -78,17 +80,17 @@ export function completeUpgrade<TRequest, TSocket extends OpenWebSocket>(
   args.server.handleUpgrade(wsRequestView(req, decision), socket, args.head ?? EMPTY_HEAD, (ws) => {
     // Before anything else runs: a bad frame in `head` or right after the 101 is emitted as
     // 'error', which crashes the process when nobody listens.
-    watchErrors(
-      ws,
-      {
-        path: pathOf(handshake.url),
-        framework: gate.framework,
-        remoteAddress: handshake.remoteAddress,
-        requestId,
-        protocol: decision.protocol,
-      },
-      logger ?? gate.options.logger,
-    );
+    const identity = {
+      path: pathOf(handshake.url),
+      route: handshake.route,
+      framework: gate.framework,
+      remoteAddress: handshake.remoteAddress,
+      requestId,
+      protocol: decision.protocol,
+    };
+    const loggers = logger ?? gate.options.logger;
+    watchErrors(ws, identity, loggers);
+    superviseConnection(ws, identity, { heartbeatMs: gate.options.heartbeatMs, socket, loggers });
     args.settled?.(101);
     gate.report(handshake, decision, extras);
     try {
@@ -105,7 +107,7 @@ export function completeUpgrade<TRequest, TSocket extends OpenWebSocket>(
 }
 
 /** Arguments of {@link settleHandshake}. */
-export interface SettleHandshake<TRequest, TSocket extends OpenWebSocket> {
+export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> {
   readonly gate: Gate<TRequest>;
   /** The framework's request (handed to hooks). */
   readonly request: TRequest;
@@ -139,7 +141,7 @@ export interface SettleHandshake<TRequest, TSocket extends OpenWebSocket> {
  * `'upgrade'` listener, i.e. before the dispatcher was installed) is taken over on `req.socket`.
  * Resolves once the outcome is applied; never rejects.
  */
-export async function settleHandshake<TRequest, TSocket extends OpenWebSocket>(
+export async function settleHandshake<TRequest, TSocket extends SupervisedWebSocket>(
   args: SettleHandshake<TRequest, TSocket>,
 ): Promise<void> {
   const { gate, req } = args;
@@ -183,6 +185,7 @@ export async function settleHandshake<TRequest, TSocket extends OpenWebSocket>(
       complete(socket);
       return;
     }
+    decision.release();
     const missing = gate.reject(
       new HandshakeError('UPGRADE_LISTENER_MISSING', {
         detail: ownsUpgrade

@@ -9,8 +9,13 @@
 export {
   type ConnectionIdentity,
   closeCodeOf,
+  closingBy,
+  idleHint,
   isProtocolError,
   type OpenWebSocket,
+  type SupervisedWebSocket,
+  type Supervision,
+  superviseConnection,
   watchErrors,
 } from './connection.js';
 export {

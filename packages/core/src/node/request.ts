@@ -13,6 +13,8 @@ export interface FrameworkRequest {
   readonly clientAddress?: string | undefined;
   /** The host name and scheme the framework resolved. */
   readonly site?: Site | undefined;
+  /** The endpoint's route pattern as the framework matched it (`/rooms/:id`), for bounded metrics. */
+  readonly route?: string | undefined;
 }
 
 /**
@@ -48,5 +50,6 @@ export function readRequest(
     peerAddress: peer !== client ? peer : undefined,
     secure: socket?.encrypted === true,
     site: framework.site,
+    route: framework.route,
   };
 }
