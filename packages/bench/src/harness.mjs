@@ -94,10 +94,11 @@ export async function startServer(variant, options = {}) {
   return {
     port,
     /**
-     * The server's CPU time so far, peak RSS, current RSS and heap (after a full GC with `gc`).
-     * @returns {Promise<{ cpuMicros: number, peakRssBytes: number, rssBytes: number, heapUsedBytes: number }>}
+     * The server's CPU time so far, peak RSS, current RSS and heap (after a full GC with `gc`);
+     * with `logLines`, the lines its logger wrote so far by message (logging-on variants).
+     * @returns {Promise<{ cpuMicros: number, peakRssBytes: number, rssBytes: number, heapUsedBytes: number, logLines?: Record<string, number> }>}
      */
-    usage: (gc = false) =>
+    usage: (gc = false, logLines = false) =>
       new Promise((resolve, reject) => {
         const id = ++nextId;
         const timer = setTimeout(() => {
@@ -108,7 +109,7 @@ export async function startServer(variant, options = {}) {
           clearTimeout(timer);
           resolve(usage);
         });
-        child.send({ id, type: 'usage', gc });
+        child.send({ id, type: 'usage', gc, logLines });
       }),
     stderr: () => stderr,
     stop: async () => {

@@ -29,7 +29,7 @@ function variantOf(framework, role) {
 function baselinesOf(variant) {
   const { framework, role } = VARIANTS[variant];
   return {
-    native: role === 'wsgate' ? variantOf(framework, 'native') : undefined,
+    native: role.startsWith('wsgate') ? variantOf(framework, 'native') : undefined,
     floor: role === 'floor' ? undefined : 'floor',
   };
 }
@@ -104,12 +104,24 @@ function table(header, rows) {
 
 function label(variant) {
   const v = VARIANTS[variant];
-  return v.role === 'wsgate' ? `**${v.label}**` : v.label;
+  return v.role.startsWith('wsgate') ? `**${v.label}**` : v.label;
 }
 
-/** Variants in display order: floor, then per framework wsgate and native. */
+/** The wsgate configurations compared with the native choices: logging off, then on (pino to a file). */
+export const CONFIGURATIONS = [
+  { role: 'wsgate', title: 'logging off' },
+  { role: 'wsgate-logged', title: 'logging on' },
+];
+
+/** Variants in display order: floor, then per framework wsgate (logging off, on) and native. */
 function ordered(present) {
-  const names = ['floor', ...FRAMEWORKS.flatMap((f) => [variantOf(f, 'wsgate'), variantOf(f, 'native')])];
+  const names = [
+    'floor',
+    ...FRAMEWORKS.flatMap((f) => [
+      ...CONFIGURATIONS.map(({ role }) => variantOf(f, role)),
+      variantOf(f, 'native'),
+    ]),
+  ];
   return names.filter((name) => name && present(name));
 }
 
@@ -128,17 +140,21 @@ function ratioCells(groups, keyOf, variant, fields) {
 }
 
 /**
- * The headline ratios, wsgate ÷ native per framework, for the summary table and the README.
- * @returns {{ metric: string, values: Record<string, number> }[]}
+ * The headline ratios, wsgate ÷ native per framework and configuration (`values['express|wsgate']`
+ * with logging off, `values['express|wsgate-logged']` with logging on), for the summary table and
+ * the README.
+ * @returns {{ metric: string, values: Record<string, number>, higherIsBetter: boolean }[]}
  */
 export function headlineRatios(summary) {
   const rows = [];
   const add = (metric, groups, keyOf, field, higherIsBetter) => {
     const values = {};
     for (const framework of FRAMEWORKS) {
-      const w = groups.get(keyOf(variantOf(framework, 'wsgate')));
       const n = groups.get(keyOf(variantOf(framework, 'native')));
-      values[framework] = w && n ? ratio(w[field], n[field]) : Number.NaN;
+      for (const { role } of CONFIGURATIONS) {
+        const w = groups.get(keyOf(variantOf(framework, role)));
+        values[`${framework}|${role}`] = w && n ? ratio(w[field], n[field]) : Number.NaN;
+      }
     }
     rows.push({ metric, values, higherIsBetter });
   };
@@ -175,16 +191,27 @@ export function headlineRatios(summary) {
   return rows.filter((row) => Object.values(row.values).some(Number.isFinite));
 }
 
-/** The summary table: one row per metric, one column per framework. */
+/** The (framework, configuration) columns that have a variant. */
+function columns() {
+  return FRAMEWORKS.flatMap((f) =>
+    CONFIGURATIONS.filter(({ role }) => variantOf(f, role)).map((c) => ({ framework: f, ...c })),
+  );
+}
+
+/** The summary table: one row per metric, one column per framework and configuration. */
 export function renderHeadline(summary) {
-  const rows = headlineRatios(summary).map((row) => [
-    `${row.metric} (${row.higherIsBetter ? 'higher' : 'lower'} is better)`,
-    ...FRAMEWORKS.map((f) => showRatio(row.values[f], row.higherIsBetter, true)),
-  ]);
+  const cols = columns();
+  const rows = headlineRatios(summary)
+    .map((row) => [
+      `${row.metric} (${row.higherIsBetter ? 'higher' : 'lower'} is better)`,
+      ...cols.map((c) => showRatio(row.values[`${c.framework}|${c.role}`], row.higherIsBetter, true)),
+    ])
+    .filter((cells) => cells.slice(1).some((cell) => cell !== '–'));
   const header = [
     'wsgate ÷ native',
-    ...FRAMEWORKS.map(
-      (f) => `${VARIANTS[variantOf(f, 'wsgate')].label} ÷ ${VARIANTS[variantOf(f, 'native')].label}`,
+    ...cols.map(
+      (c) =>
+        `${VARIANTS[variantOf(c.framework, c.role)].label} ÷ ${VARIANTS[variantOf(c.framework, 'native')].label}`,
     ),
   ];
   return table(header, rows);
@@ -313,16 +340,17 @@ export function renderCore(core) {
 }
 
 /**
- * The short ratio table for README.md's Performance section: wsgate ÷ native per framework, the
- * rejection scenarios on one line.
+ * The short ratio table for README.md's Performance section: wsgate ÷ native per framework, with
+ * logging off and on (pino to a file), the rejection scenarios on one line.
  */
 export function renderReadmeRatios(summary) {
   const ratios = new Map(headlineRatios(summary).map((row) => [row.metric, row.values]));
-  const cell = (framework, ...metrics) =>
+  const cell = (column, ...metrics) =>
     metrics
-      .map((metric) => ratios.get(metric)?.[framework])
+      .map((metric) => ratios.get(metric)?.[column])
       .map((v) => (Number.isFinite(v) ? v.toFixed(2) : '–'))
       .join(' / ');
+  const cols = columns();
   const rejected = Object.keys(HANDSHAKES)
     .filter((s) => s !== 'accepted')
     .map((s) => `${HANDSHAKES[s].title}: server CPU per handshake`);
@@ -331,7 +359,13 @@ export function renderReadmeRatios(summary) {
   const rows = [
     ['accepted handshakes/s', [`${HANDSHAKES.accepted.title}: handshakes/s`]],
     ['server CPU per accepted handshake', [`${HANDSHAKES.accepted.title}: server CPU per handshake`]],
-    ['server CPU per rejection (bad key / bad origin / proxy-stripped GET)', rejected],
+    [
+      `server CPU per rejection (${Object.keys(HANDSHAKES)
+        .filter((s) => s !== 'accepted')
+        .map((s) => HANDSHAKES[s].short)
+        .join(' / ')})`,
+      rejected,
+    ],
     [
       'server memory per idle connection (RSS / heap)',
       ['idle connection: server RSS per connection', 'idle connection: server heap per connection'],
@@ -341,10 +375,11 @@ export function renderReadmeRatios(summary) {
   return table(
     [
       'wsgate ÷ native',
-      ...FRAMEWORKS.map(
-        (f) => `${f[0]?.toUpperCase()}${f.slice(1)}: ÷ ${VARIANTS[variantOf(f, 'native')].label}`,
+      ...cols.map(
+        (c) =>
+          `${c.framework[0]?.toUpperCase()}${c.framework.slice(1)}, ${c.title}: ÷ ${VARIANTS[variantOf(c.framework, 'native')].label}`,
       ),
     ],
-    rows.map(([name, metrics]) => [name, ...FRAMEWORKS.map((f) => cell(f, ...metrics))]),
+    rows.map(([name, metrics]) => [name, ...cols.map((c) => cell(`${c.framework}|${c.role}`, ...metrics))]),
   );
 }

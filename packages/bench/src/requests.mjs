@@ -17,7 +17,7 @@ const UA =
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 /** Header lines as Chrome sends them for `new WebSocket('ws://host/chat', ['chat.v2'])`. */
-function chromeHeaders(host, { key = KEY, origin = ALLOWED_ORIGIN } = {}) {
+function chromeHeaders(host, { key = KEY, origin = ALLOWED_ORIGIN, version = '13' } = {}) {
   return [
     `Host: ${host}`,
     'Connection: Upgrade',
@@ -26,7 +26,7 @@ function chromeHeaders(host, { key = KEY, origin = ALLOWED_ORIGIN } = {}) {
     `User-Agent: ${UA}`,
     'Upgrade: websocket',
     `Origin: ${origin}`,
-    'Sec-WebSocket-Version: 13',
+    `Sec-WebSocket-Version: ${version}`,
     'Accept-Encoding: gzip, deflate, br, zstd',
     'Accept-Language: en-US,en;q=0.9',
     `Sec-WebSocket-Key: ${key}`,
@@ -49,26 +49,38 @@ function requestBytes(headers) {
 /**
  * The handshake scenarios: the bytes a client sends and what every server must answer. `status`
  * is the status every variant answers with, or `undefined` where the libraries differ (the
- * proxy-stripped GET is a 404 to a router that only knows upgrades, a 400 or 426 to others).
+ * proxy-stripped GET is a 404 to a router that only knows upgrades, a 400 or 426 to others; ws
+ * answers an unsupported version with 400, wsgate with 426 and `Sec-WebSocket-Version: 13` as
+ * RFC 6455 §4.4 asks). `short` names the scenario in the README's one-line rejection row.
  */
 export const HANDSHAKES = {
   accepted: {
     title: 'accepted handshake (chat.v2 + origin check)',
+    short: 'accepted',
     build: (host) => requestBytes(chromeHeaders(host)),
     status: 101,
   },
   'bad-key': {
     title: 'rejected: invalid Sec-WebSocket-Key',
+    short: 'bad key',
     build: (host) => requestBytes(chromeHeaders(host, { key: 'not-a-valid-key' })),
     status: 400,
   },
+  'bad-version': {
+    title: 'rejected: unsupported Sec-WebSocket-Version',
+    short: 'bad version',
+    build: (host) => requestBytes(chromeHeaders(host, { version: '12' })),
+    status: undefined,
+  },
   'bad-origin': {
     title: 'rejected: origin not allowed',
+    short: 'bad origin',
     build: (host) => requestBytes(chromeHeaders(host, { origin: 'https://evil.example' })),
     status: 403,
   },
   'proxy-stripped': {
     title: 'rejected: proxy-stripped GET (no Upgrade/Connection)',
+    short: 'proxy-stripped GET',
     build: (host) => requestBytes(nginxStrippedHeaders(host)),
     status: undefined,
   },

@@ -142,8 +142,11 @@ Express 5, koa-easy-ws on Koa 3, plain @fastify/websocket on Fastify 5, and bare
 
 ## Summary
 
-Ratios of medians, wsgate ÷ the native choice on the same framework, from the same run. For
-rates higher is better, for costs lower is better; ⚠ marks a figure more than 5 % worse.
+Ratios of medians, wsgate ÷ the native choice on the same framework, from the same run, with
+wsgate's logging off and on (the \`+ pino\` columns; the native choices log nothing). For rates
+higher is better, for costs lower is better; ⚠ marks a figure more than 5 % worse. The targets:
+accepted handshakes/s ≥ 0.95× with logging on, server CPU per malformed-handshake rejection (bad
+key, bad version) ≤ 1.0×.
 
 ${renderHeadline(summary)}
 
@@ -165,7 +168,12 @@ connection, alternating between the servers the same way.
 
 Every server serves \`/chat\` the same way: it selects \`chat.v2\` (else \`chat.v1\`), refuses other
 origins with 403 before the 101, and echoes messages. wsgate runs the reference app's options
-(\`protocols\`, \`requireProtocol\`, \`origins\`) with no logger; each baseline uses its own library's
+(\`protocols\`, \`requireProtocol\`, \`origins\`) in two configurations, side by side in the same
+run: with no logger (*logging off*), and as the recommended setup runs it (*logging on*, the
+\`+ pino\` rows): a pino logger writing one JSON line per handshake to a file through
+\`pino.destination({ dest, sync: false })\` — given to the app-level \`wsgate({ logger })\` on Express
+and Koa, and as the plugin's \`logger\` option on Fastify (Fastify's own logger stays off: its two
+request lines are not wsgate's cost). The native choices log nothing. Each baseline uses its own library's
 facilities: express-ws and \`@fastify/websocket\` pass \`handleProtocols\` to ws, express-ws checks the
 origin with ws's \`verifyClient\` (Express middleware only runs after its 101), koa-easy-ws and
 \`@fastify/websocket\` in the framework's middleware or \`preValidation\` hook. The memory figure is

@@ -7,6 +7,9 @@
  * breaks its own variant.
  */
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ALLOWED_ORIGIN, CHAT_OPTIONS, CHAT_PATH, PROTOCOLS } from './requests.mjs';
 
 function echo(ws) {
@@ -42,6 +45,30 @@ function closer(server) {
     });
 }
 
+/**
+ * The reference configuration's logger: pino writing JSON lines to a file through an asynchronous
+ * `pino.destination` (`sync: false`), as a production app runs it. The file lives in a temporary
+ * directory removed when the server process exits.
+ */
+export async function fileLogger() {
+  const { default: pino } = await import('pino');
+  const dir = mkdtempSync(join(tmpdir(), 'wsgate-bench-log-'));
+  const file = join(dir, 'handshakes.log');
+  const destination = pino.destination({ dest: file, sync: false });
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Nothing written yet, or already closed.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    logger: pino({ level: 'info' }, destination),
+    file: { path: file, flush: () => destination.flushSync() },
+  };
+}
+
 /** The floor: a plain `http` server and `ws`'s `handleUpgrade`, nothing else. */
 async function startFloor(host) {
   const http = await import('node:http');
@@ -69,15 +96,17 @@ async function startFloor(host) {
   return { port, close: closer(server) };
 }
 
-/** @wsgate/express, as in the reference app. */
-async function startExpressWsgate(host) {
+/** @wsgate/express, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
+async function startExpressWsgate(host, logged = false) {
   const { default: express } = await import('express');
-  const { websocket } = await import('@wsgate/express');
+  const { websocket, wsgate } = await import('@wsgate/express');
   const app = express();
+  const log = logged ? await fileLogger() : undefined;
+  if (log) app.use(wsgate({ logger: log.logger }));
   app.get(CHAT_PATH, websocket(CHAT_OPTIONS, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
-  return { port: server.address().port, close: closer(server) };
+  return { port: server.address().port, close: closer(server), logFile: log?.file };
 }
 
 /**
@@ -101,15 +130,17 @@ async function startExpressWs(host) {
   return { port: server.address().port, close: closer(server) };
 }
 
-/** @wsgate/koa, as in the reference app. */
-async function startKoaWsgate(host) {
+/** @wsgate/koa, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
+async function startKoaWsgate(host, logged = false) {
   const { default: Koa } = await import('koa');
-  const { websocket } = await import('@wsgate/koa');
+  const { websocket, wsgate } = await import('@wsgate/koa');
   const app = new Koa();
+  const log = logged ? await fileLogger() : undefined;
+  if (log) app.use(wsgate({ logger: log.logger }));
   app.use(websocket(CHAT_PATH, CHAT_OPTIONS, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
-  return { port: server.address().port, close: closer(server) };
+  return { port: server.address().port, close: closer(server), logFile: log?.file };
 }
 
 /** koa-easy-ws: its middleware adds `ctx.ws()` to upgrade requests; the route checks the origin. */
@@ -131,15 +162,20 @@ async function startKoaEasyWs(host) {
   return { port: server.address().port, close: closer(server) };
 }
 
-/** @wsgate/fastify: the plugin (it registers @fastify/websocket) and a `{ websocket: true }` route. */
-async function startFastifyWsgate(host) {
+/**
+ * @wsgate/fastify: the plugin (it registers @fastify/websocket) and a `{ websocket: true }` route.
+ * With `logged`, the plugin's `logger` option: wsgate's records only. (`Fastify({ logger })` would
+ * also log Fastify's own two lines per request, which the baseline, with no logger, does not pay.)
+ */
+async function startFastifyWsgate(host, logged = false) {
   const { default: Fastify } = await import('fastify');
   const { default: wsgate } = await import('@wsgate/fastify');
   const app = Fastify({ logger: false });
-  await app.register(wsgate);
+  const log = logged ? await fileLogger() : undefined;
+  await app.register(wsgate, log ? { logger: log.logger } : {});
   app.get(CHAT_PATH, { websocket: true, config: { wsgate: CHAT_OPTIONS } }, (socket) => echo(socket));
   await app.listen({ port: 0, host });
-  return { port: app.server.address().port, close: () => app.close() };
+  return { port: app.server.address().port, close: () => app.close(), logFile: log?.file };
 }
 
 /** Plain @fastify/websocket: a `preValidation` hook checks the origin before the 101. */
@@ -163,8 +199,10 @@ async function startFastifyWebsocket(host) {
 }
 
 /**
- * Every server variant. `role` is `wsgate`, `native` (the library users would pick instead on
- * that framework) or `floor` (bare ws, shared by all frameworks).
+ * Every server variant. `role` is `wsgate` (no logger), `wsgate-logged` (the reference
+ * configuration: a pino logger writing every handshake's record to a file), `native` (the library
+ * users would pick instead on that framework; they log nothing) or `floor` (bare ws, shared by all
+ * frameworks).
  */
 export const VARIANTS = {
   floor: { framework: undefined, role: 'floor', label: 'ws handleUpgrade + http', start: startFloor },
@@ -174,14 +212,32 @@ export const VARIANTS = {
     label: '@wsgate/express',
     start: startExpressWsgate,
   },
+  'express-wsgate-pino': {
+    framework: 'express',
+    role: 'wsgate-logged',
+    label: '@wsgate/express + pino',
+    start: (host) => startExpressWsgate(host, true),
+  },
   'express-native': { framework: 'express', role: 'native', label: 'express-ws', start: startExpressWs },
   'koa-wsgate': { framework: 'koa', role: 'wsgate', label: '@wsgate/koa', start: startKoaWsgate },
+  'koa-wsgate-pino': {
+    framework: 'koa',
+    role: 'wsgate-logged',
+    label: '@wsgate/koa + pino',
+    start: (host) => startKoaWsgate(host, true),
+  },
   'koa-native': { framework: 'koa', role: 'native', label: 'koa-easy-ws', start: startKoaEasyWs },
   'fastify-wsgate': {
     framework: 'fastify',
     role: 'wsgate',
     label: '@wsgate/fastify',
     start: startFastifyWsgate,
+  },
+  'fastify-wsgate-pino': {
+    framework: 'fastify',
+    role: 'wsgate-logged',
+    label: '@wsgate/fastify + pino',
+    start: (host) => startFastifyWsgate(host, true),
   },
   'fastify-native': {
     framework: 'fastify',

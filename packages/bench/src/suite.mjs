@@ -58,6 +58,7 @@ export const SMOKE_PLAN = {
  *   echo: (NonNullable<ReturnType<Awaited<ReturnType<typeof interleavedEcho>>['results']['get']>>[number] & { round: number })[],
  *   problems: { variant: string, what: string, problem: string }[],
  *   broken: Record<string, string>,
+ *   logLines: Record<string, Record<string, number>>,
  * }} SuiteResults
  */
 
@@ -96,7 +97,7 @@ export async function runSuite(plan, options = {}) {
   const scenarios = options.scenarios ?? Object.keys(HANDSHAKES);
   const log = options.log ?? (() => {});
   /** @type {SuiteResults} */
-  const results = { handshakes: [], idle: [], echo: [], problems: [], broken: {} };
+  const results = { handshakes: [], idle: [], echo: [], problems: [], broken: {}, logLines: {} };
   const shared = new Map();
   const common = { build: options.build, cpu: options.cpu };
   /** @returns {Promise<{ build?: 'dist' | 'source', cpu?: number, server?: import('./harness.mjs').ServerProcess }>} */
@@ -202,10 +203,18 @@ export async function runSuite(plan, options = {}) {
       }
     }
   }
-  for (const server of shared.values())
+  // With shared servers, what each logging-on variant's logger wrote over the whole suite.
+  for (const [variant, server] of shared) {
     await server.then(
-      (s) => s.stop(),
+      async (s) => {
+        if (VARIANTS[variant].role === 'wsgate-logged') {
+          const { logLines } = await s.usage(false, true);
+          if (logLines) results.logLines[variant] = logLines;
+        }
+        await s.stop();
+      },
       () => {},
     );
+  }
   return results;
 }

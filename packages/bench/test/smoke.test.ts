@@ -46,6 +46,28 @@ describe('benchmark harness', () => {
       expect(results.idle).toHaveLength(1);
       expect(results.idle[0]?.opened).toBe(SMOKE_PLAN.idle.count);
 
+      // A logging-on variant writes one JSON line per handshake to its file: every rejection, and
+      // every accepted handshake (the scenario's, the echo clients', the idle connections'). The
+      // logging-off variants have no file.
+      if (VARIANTS[variant as keyof typeof VARIANTS].role === 'wsgate-logged') {
+        const { handshakes, echo, idle } = SMOKE_PLAN;
+        const perScenario = (count: number) => handshakes.warmup + count;
+        const rejected = (scenarios.length - 1) * perScenario(handshakes.rejectedCount);
+        const accepted =
+          perScenario(handshakes.count) +
+          8 + // interleavedEcho's warm-up connections
+          echo.phases.reduce((sum, p) => sum + p.connections, 0) +
+          Math.min(200, idle.count) + // idleSample's warm-up connections
+          idle.count;
+        const lines = results.logLines[variant] ?? {};
+        expect(lines['websocket handshake accepted']).toBe(accepted);
+        expect(lines['websocket handshake rejected']).toBe(rejected);
+        // Besides: one 'websocket connection closed' record per connection that has ended by then.
+        expect(lines['websocket connection closed'] ?? 0).toBeLessThanOrEqual(accepted);
+      } else {
+        expect(results.logLines[variant]).toBeUndefined();
+      }
+
       const summary = summarize(results);
       expect(renderDetails(summary)).toContain(VARIANTS[variant as keyof typeof VARIANTS].label);
       expect(renderHeadline(summary)).toContain('wsgate ÷ native');
