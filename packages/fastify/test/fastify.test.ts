@@ -59,6 +59,30 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 describe('@wsgate/fastify', () => {
+  // Canary: @fastify/websocket hands ws the request object itself (request.raw) in its route
+  // handler, so wsgate shows ws a view of its headers for the synchronous span of the negotiation.
+  // If @fastify/websocket ever copies the request, ws negotiates from the client's raw headers
+  // (first offered subprotocol): this test then fails and names the reliance.
+  it('canary: @fastify/websocket passes request.raw to wss.handleUpgrade, and ws reads it synchronously', async () => {
+    const app = await appWith({ origins: '*' });
+    const seen: unknown[] = [];
+    app.get(
+      '/pick',
+      websocket({ protocols: ['b.v1'] }, (socket, request) => {
+        seen.push(socket.protocol, request.headers['sec-websocket-protocol']);
+        socket.close();
+      }),
+    );
+    const port = await listen(app);
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/pick`, ['a.v1', 'b.v1']);
+    expect(outcome, '@fastify/websocket no longer hands ws request.raw: see showToWs').toMatchObject({
+      kind: 'open',
+      protocol: 'b.v1',
+    });
+    if (outcome.kind === 'open') await closeWs(outcome.ws);
+    expect(seen).toEqual(['b.v1', 'a.v1,b.v1']);
+  });
+
   it('fastify.close() drains: open connections close with 1001, not 1005', async () => {
     const app = Fastify();
     await app.register(wsgate, { origins: '*' });
