@@ -89,12 +89,19 @@ export function reportHandshake(
   serverFault: boolean,
 ): void {
   if (handshakeChannel.hasSubscribers) handshakeChannel.publish(record);
+  eachLogger(loggers, (logger) => {
+    if (record.outcome === 'accepted') logger.info(record, ACCEPTED_MESSAGE);
+    else if (serverFault) logger.error(record, REJECTED_MESSAGE);
+    else logger.info(record, REJECTED_MESSAGE);
+  });
+}
+
+/** Writes to each logger given; a logger that throws never breaks a handshake or a connection. */
+function eachLogger(loggers: Logger | readonly Logger[] | undefined, write: (logger: Logger) => void): void {
   if (!loggers) return;
   for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
     try {
-      if (record.outcome === 'accepted') logger.info(record, ACCEPTED_MESSAGE);
-      else if (serverFault) logger.error(record, REJECTED_MESSAGE);
-      else logger.info(record, REJECTED_MESSAGE);
+      write(logger);
     } catch {
       // A broken logger must not turn into a hung or crashed handshake.
     }
@@ -137,14 +144,7 @@ export function reportConnectionError(
   record: ConnectionErrorRecord,
   loggers: Logger | readonly Logger[] | undefined,
 ): void {
-  if (!loggers) return;
-  for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
-    try {
-      logger.info(record, CONNECTION_ERROR_MESSAGE);
-    } catch {
-      // A broken logger must not crash the server.
-    }
-  }
+  eachLogger(loggers, (logger) => logger.info(record, CONNECTION_ERROR_MESSAGE));
 }
 
 /** The name of the `node:diagnostics_channel` channel every connection-end record is published on. */
@@ -195,12 +195,5 @@ export function reportConnection(
   loggers: Logger | readonly Logger[] | undefined,
 ): void {
   if (connectionChannel.hasSubscribers) connectionChannel.publish(record);
-  if (!loggers) return;
-  for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
-    try {
-      logger.info(record, CLOSED_MESSAGE);
-    } catch {
-      // A broken logger must not crash the server.
-    }
-  }
+  eachLogger(loggers, (logger) => logger.info(record, CLOSED_MESSAGE));
 }
