@@ -121,6 +121,7 @@ export function websocket<TContext = undefined>(
       endpoint: handle,
       request: req,
       req,
+      response: res,
       framework: frameworkOf(req),
       server: wss,
       respond: (response: HttpResponse) =>

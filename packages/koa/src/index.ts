@@ -169,6 +169,7 @@ export function websocket<TContext, StateT, ContextT>(
       endpoint: handle,
       request: ctx,
       req: ctx.req,
+      response: ctx.res,
       framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>, path),
       server: wss,
       respond: (response: HttpResponse) => {

@@ -30,7 +30,7 @@ import { watchTlsServer } from '../tls.js';
 import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
-import { UpgradeResponse } from './upgrade-response.js';
+import { completeDetached, UpgradeResponse } from './upgrade-response.js';
 
 const kUpgrade = Symbol.for('@wsgate/core.upgrade');
 const EMPTY = Buffer.alloc(0);
@@ -297,9 +297,7 @@ function dispatch(
     claimed: false,
     // The request target as received: frameworks rewrite `req.url` below a mount path.
     framework: { url: req.url },
-    settled: (status) => {
-      dispatched.response.statusCode = status;
-    },
+    settled: (status) => completeDetached(dispatched.response, status),
   };
   const tagged = req as Tagged;
   let response: UpgradeResponse;
@@ -453,6 +451,7 @@ function answer(
   const gate = gateOf(state);
   const handshake = handshakeOf(req, dispatched);
   writeRawResponse(dispatched.connection.socket, gate.render(decision, handshake, state.settings.production));
+  dispatched.connection.settled?.(decision.error.status);
   gate.report(handshake, decision, extrasOf(state, dispatched.connection));
 }
 

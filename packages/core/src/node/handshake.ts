@@ -3,7 +3,7 @@
  * then answer on the raw socket (a dispatched upgrade) or through the framework (the normal
  * request path), hand an accepted one to ws, or pass a request that is not a handshake on.
  */
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../errors.js';
@@ -136,6 +136,12 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
   readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled'> | undefined;
   /** The endpoint's handle, registered with the request's server for a drain. */
   readonly endpoint?: EndpointHandle<unknown> | undefined;
+  /**
+   * The framework's Node response. When a complete handshake arrived on the normal request path
+   * and its socket is taken over, the response gets the status the socket got (`res.writeHead`,
+   * which writes nothing), so that access loggers and Koa's `ctx.status` see it.
+   */
+  readonly response?: ServerResponse | undefined;
 }
 
 /**
@@ -167,7 +173,7 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   }
   // One object literal rather than `{ ...common, socket }`: Node 20's V8 builds an object spread
   // followed by more properties on a slow path, about 6 µs a handshake (packages/bench).
-  const complete = (socket: Duplex, head?: Buffer) =>
+  const complete = (socket: Duplex, head: Buffer | undefined, settled: ((status: number) => void) | undefined) =>
     completeUpgrade({
       gate,
       req,
@@ -180,16 +186,16 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
       requestId: args.requestId,
       logger,
       onOpen: args.onOpen,
-      settled: connection?.settled,
+      settled,
     });
   if (connection) {
-    complete(connection.socket, connection.head);
+    complete(connection.socket, connection.head, connection.settled);
     return;
   }
   if (decision.kind === 'accept') {
     const socket = req.socket;
     if (ownsUpgrade && socket instanceof Socket) {
-      complete(socket);
+      complete(socket, undefined, args.response && statusRecorder(args.response));
       return;
     }
     decision.release();
@@ -207,6 +213,18 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   }
   args.respond(gate.render(decision, handshake));
   gate.report(handshake, decision, { startedAt, requestId: args.requestId, logger });
+}
+
+/**
+ * For a response Node's server made for a request whose socket ws took over: its status and
+ * headers are stored (`headersSent`), never written — the socket carries WebSocket frames now.
+ * Its `'finish'` never comes (Node would then reuse the socket for keep-alive); access loggers
+ * that also watch the socket (on-finished) write their line when the connection closes.
+ */
+function statusRecorder(res: ServerResponse): (status: number) => void {
+  return (status) => {
+    if (!res.headersSent) res.writeHead(status);
+  };
 }
 
 /** The `http`/`https` server a request arrived on, if it has one. */

@@ -44,6 +44,24 @@ export class UpgradeResponse extends ServerResponse {
   }
 }
 
+/** Responses being completed by {@link completeDetached}: their real `end` emits `'finish'`. */
+const completing = new WeakSet<ServerResponse>();
+
+/**
+ * Brings a claimed (detached) upgrade response to the state of what its socket got — the 101 ws
+ * wrote, or core's rejection — so that middleware sees the handshake end as it sees any request
+ * end: `statusCode` and `headersSent` are set (`res.writeHead`, nothing is written), `res.end()`
+ * runs through the wrappers middleware installed (express-session saves the session there), and
+ * the response emits `'finish'` then `'close'`, as Node's own responses do (access loggers write
+ * their line on `'finish'`). Idempotent.
+ */
+export function completeDetached(res: ServerResponse, status: number): void {
+  if (res.writableEnded || completing.has(res)) return;
+  completing.add(res);
+  if (!res.headersSent) res.writeHead(status);
+  res.end();
+}
+
 const base = ServerResponse.prototype as unknown as {
   writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse;
   write(this: ServerResponse, ...args: unknown[]): boolean;
@@ -85,6 +103,13 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
       return true;
     },
     end(this: ServerResponse, ...args: unknown[]) {
+      if (completing.has(this)) {
+        // Detached: nothing reaches the socket, so Node would never emit these itself.
+        const result = base.end.call(this, ...args);
+        this.emit('finish');
+        process.nextTick(() => this.emit('close'));
+        return result;
+      }
       replaceImplicit404();
       if (!replacement) return base.end.call(this, ...args);
       const callback = args.findLast((arg) => typeof arg === 'function');
