@@ -54,6 +54,11 @@ export interface UpgradeConnection {
    * rejection's), so that access loggers reading `res.statusCode` log it.
    */
   readonly settled?: ((status: number) => void) | undefined;
+  /**
+   * Set by an adapter whose framework ends the response itself after its pipeline (Koa's
+   * respond): {@link settled} then only records the status (see `completeDetached`).
+   */
+  frameworkEnds?: boolean | undefined;
 }
 
 /** Which upgrade requests belong to another `'upgrade'` listener: exact paths, or a predicate. */
@@ -297,7 +302,8 @@ function dispatch(
     claimed: false,
     // The request target as received: frameworks rewrite `req.url` below a mount path.
     framework: { url: req.url },
-    settled: (status) => completeDetached(dispatched.response, status),
+    settled: (status) =>
+      completeDetached(dispatched.response, status, connection.frameworkEnds ? 'by-framework' : 'now'),
   };
   const tagged = req as Tagged;
   let response: UpgradeResponse;
@@ -451,7 +457,8 @@ function answer(
   const gate = gateOf(state);
   const handshake = handshakeOf(req, dispatched);
   writeRawResponse(dispatched.connection.socket, gate.render(decision, handshake, state.settings.production));
-  dispatched.connection.settled?.(decision.error.status);
+  // The framework's middleware has not finished (a deadline) or never ran: end its response now.
+  if (dispatched.response) completeDetached(dispatched.response, decision.error.status, 'now');
   gate.report(handshake, decision, extrasOf(state, dispatched.connection));
 }
 

@@ -137,6 +137,13 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
   /** The endpoint's handle, registered with the request's server for a drain. */
   readonly endpoint?: EndpointHandle<unknown> | undefined;
   /**
+   * Whether the framework ends the response itself once its pipeline is done (Koa's respond,
+   * after the middleware that runs after `await next()`); otherwise core ends the framework's
+   * response of a claimed upgrade when the socket got its answer.
+   * @default false
+   */
+  readonly frameworkEndsResponse?: boolean | undefined;
+  /**
    * The framework's Node response. When a complete handshake arrived on the normal request path
    * and its socket is taken over, the response gets the status the socket got (`res.writeHead`,
    * which writes nothing), so that access loggers and Koa's `ctx.status` see it.
@@ -162,7 +169,9 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
     if (ownsUpgrade) attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
     else if (args.endpoint) registerEndpoint(server, args.endpoint);
   }
-  const connection = args.upgrade ?? claimUpgrade(req);
+  const claimed = args.upgrade === undefined ? claimUpgrade(req) : undefined;
+  if (claimed && args.frameworkEndsResponse) claimed.frameworkEnds = true;
+  const connection = args.upgrade ?? claimed;
   const logger = args.logger ?? (server ? serverLoggerFor(gate as Gate<never>, server) : undefined);
   const startedAt = connection?.startedAt ?? performance.now();
   const handshake = readRequest(req, connection ? 'upgrade' : 'request', args.framework);
@@ -173,7 +182,11 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   }
   // One object literal rather than `{ ...common, socket }`: Node 20's V8 builds an object spread
   // followed by more properties on a slow path, about 6 µs a handshake (packages/bench).
-  const complete = (socket: Duplex, head: Buffer | undefined, settled: ((status: number) => void) | undefined) =>
+  const complete = (
+    socket: Duplex,
+    head: Buffer | undefined,
+    settled: ((status: number) => void) | undefined,
+  ) =>
     completeUpgrade({
       gate,
       req,

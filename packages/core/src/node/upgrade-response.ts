@@ -44,21 +44,28 @@ export class UpgradeResponse extends ServerResponse {
   }
 }
 
-/** Responses being completed by {@link completeDetached}: their real `end` emits `'finish'`. */
+/** Responses whose answer went out on the raw socket: their real `end` emits `'finish'`. */
 const completing = new WeakSet<ServerResponse>();
 
 /**
  * Brings a claimed (detached) upgrade response to the state of what its socket got — the 101 ws
  * wrote, or core's rejection — so that middleware sees the handshake end as it sees any request
- * end: `statusCode` and `headersSent` are set (`res.writeHead`, nothing is written), `res.end()`
- * runs through the wrappers middleware installed (express-session saves the session there), and
- * the response emits `'finish'` then `'close'`, as Node's own responses do (access loggers write
- * their line on `'finish'`). Idempotent.
+ * end: `statusCode` is set, and once `res.end()` runs (through the wrappers middleware installed:
+ * express-session saves the session there) the response emits `'finish'` then `'close'`, as Node's
+ * own responses do (access loggers write their line on `'finish'`). Nothing reaches the socket.
+ *
+ * @param ending - `'now'`: the response is ended here (`writeHead` then `end`: Express, whose
+ *   pipeline ends with the endpoint); `'by-framework'`: the framework ends it once its own
+ *   pipeline is done (Koa's respond, after middleware that runs after `await next()` — koa-session
+ *   may still set its cookie header then).
  */
-export function completeDetached(res: ServerResponse, status: number): void {
+export function completeDetached(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
   if (res.writableEnded || completing.has(res)) return;
   completing.add(res);
-  if (!res.headersSent) res.writeHead(status);
+  if (res.headersSent) return;
+  res.statusCode = status;
+  if (ending === 'by-framework') return;
+  res.writeHead(status);
   res.end();
 }
 
