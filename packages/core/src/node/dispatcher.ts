@@ -30,6 +30,7 @@ import { watchTlsServer } from '../tls.js';
 import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
+import { notFoundError } from './unclaimed.js';
 import { completeDetached, UpgradeResponse } from './upgrade-response.js';
 
 const kUpgrade = Symbol.for('@wsgate/core.upgrade');
@@ -401,12 +402,7 @@ function handshakeOf(req: IncomingMessage, dispatched: Dispatched) {
 
 function renderNotFound(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): HttpResponse {
   const handshake = handshakeOf(req, dispatched);
-  const error =
-    handshake.method === 'GET'
-      ? new HandshakeError('ENDPOINT_NOT_FOUND', {
-          detail: `no WebSocket endpoint serves ${pathOf(handshake.url)}`,
-        })
-      : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${handshake.method}` });
+  const error = notFoundError(handshake.method, handshake.url);
   const gate = gateOf(state);
   dispatched.notFound = gate.reject(error);
   return gate.render(dispatched.notFound, handshake, state.settings.production);

@@ -48,6 +48,7 @@ export {
 } from './handshake.js';
 export { type FrameworkRequest, readRequest } from './request.js';
 export { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
+export { missingRequiredHeaders, notFoundError } from './unclaimed.js';
 export { UpgradeResponse, type UpgradeResponseOwner } from './upgrade-response.js';
 export {
   checkWsSettings,

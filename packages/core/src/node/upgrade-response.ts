@@ -13,8 +13,8 @@
  */
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { requiredHeadersFor } from '../catalog.js';
 import type { HttpResponse } from '../response.js';
+import { missingRequiredHeaders } from './unclaimed.js';
 
 /** What the response asks of its owner. */
 export interface UpgradeResponseOwner {
@@ -96,11 +96,9 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
           'Content-Length': length,
         });
       }
-      for (const [name, value] of Object.entries(requiredHeadersFor(statusCode))) {
-        // The raw path always closes; Node writes `Connection: close` itself.
-        if (name !== 'Connection' && !this.hasHeader(name) && !hasHeaderIn(rest, name))
-          this.setHeader(name, value);
-      }
+      // The raw path always closes; Node writes `Connection: close` itself.
+      const has = (name: string) => this.hasHeader(name) || hasHeaderIn(rest, name);
+      for (const [name, value] of missingRequiredHeaders(statusCode, has)) this.setHeader(name, value);
       return base.writeHead.call(this, statusCode, ...rest);
     },
     write(this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
