@@ -12,6 +12,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   type CloseOptions,
   checkWsSettings,
@@ -164,7 +165,6 @@ export function websocket<TContext, StateT, ContextT>(
     if (path !== undefined && ctx.path !== path) return void (await next());
     let passed = false;
     let responded = false;
-    const dispatched = upgradeConnectionOf(ctx.req) !== undefined;
     await settleHandshake<Ctx, WebSocket>({
       gate,
       endpoint: handle,
@@ -193,7 +193,7 @@ export function websocket<TContext, StateT, ContextT>(
     // detached from it: Koa's respond ends it, writing nothing, and middleware that reads
     // ctx.status after `await next()` sees what was sent. On the request path the socket is ws's:
     // Koa must not write a response on it.
-    if (!dispatched) ctx.respond = false;
+    if (!upgradeConnectionOf(ctx.req)) ctx.respond = false;
     const sent = ctx.res.statusCode;
     if (!ctx.headerSent && (sent === 101 || sent >= 400)) ctx.status = sent;
   };
@@ -222,6 +222,8 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       servers.add(server);
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
+    // The first request of a fresh server arrives here even when it is a handshake.
+    if (server) adoptUpgradeRequest(server, ctx.req, ctx.res);
     const connection = upgradeConnectionOf(ctx.req);
     if (connection) connection.framework = frameworkOf(ctx);
     await next();

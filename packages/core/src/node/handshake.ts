@@ -13,6 +13,7 @@ import { type HandshakeRequest, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { type SupervisedWebSocket, superviseConnection, watchErrors } from './connection.js';
 import {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   claimUpgrade,
   EMPTY_HEAD,
@@ -133,7 +134,7 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
    * upgrades itself (`@fastify/websocket`). Without it, core's dispatcher is installed on the
    * request's server and provides it.
    */
-  readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled'> | undefined;
+  readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled' | 'arrival'> | undefined;
   /** The endpoint's handle, registered with the request's server for a drain. */
   readonly endpoint?: EndpointHandle<unknown> | undefined;
   /**
@@ -144,9 +145,10 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
    */
   readonly frameworkEndsResponse?: boolean | undefined;
   /**
-   * The framework's Node response. When a complete handshake arrived on the normal request path
-   * and its socket is taken over, the response gets the status the socket got (`res.writeHead`,
-   * which writes nothing), so that access loggers and Koa's `ctx.status` see it.
+   * The framework's Node response. A complete handshake that arrived on the normal request path
+   * (the server had no `'upgrade'` listener yet) is then answered on its socket as a dispatched
+   * one is, and the response gets the status the socket got (`res.writeHead`, which writes
+   * nothing), so that access loggers and Koa's `ctx.status` see it.
    */
   readonly response?: ServerResponse | undefined;
 }
@@ -166,15 +168,19 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   // Core routes upgrades itself unless a framework plugin does (@fastify/websocket, tagUpgrades).
   const ownsUpgrade = args.upgrade === undefined && !(server && upgradesTagged(server));
   if (server) {
-    if (ownsUpgrade) attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
-    else if (args.endpoint) registerEndpoint(server, args.endpoint);
+    if (ownsUpgrade) {
+      attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
+      // A complete handshake on the request path (the server had no 'upgrade' listener yet) is
+      // answered on its socket exactly as a dispatched one.
+      if (args.response) adoptUpgradeRequest(server, req, args.response);
+    } else if (args.endpoint) registerEndpoint(server, args.endpoint);
   }
   const claimed = args.upgrade === undefined ? claimUpgrade(req) : undefined;
   if (claimed && args.frameworkEndsResponse) claimed.frameworkEnds = true;
   const connection = args.upgrade ?? claimed;
   const logger = args.logger ?? (server ? serverLoggerFor(gate as Gate<never>, server) : undefined);
   const startedAt = connection?.startedAt ?? performance.now();
-  const handshake = readRequest(req, connection ? 'upgrade' : 'request', args.framework);
+  const handshake = readRequest(req, connection ? (connection.arrival ?? 'upgrade') : 'request', args.framework);
   const decision = await gate.decide(handshake, args.request);
   if (decision.kind === 'pass') {
     args.pass();
@@ -208,7 +214,8 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   if (decision.kind === 'accept') {
     const socket = req.socket;
     if (ownsUpgrade && socket instanceof Socket) {
-      complete(socket, undefined, args.response && statusRecorder(args.response));
+      // Not adopted (pipelined behind a response still being written): taken over as is.
+      complete(socket, undefined, undefined);
       return;
     }
     decision.release();
@@ -226,18 +233,6 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   }
   args.respond(gate.render(decision, handshake));
   gate.report(handshake, decision, { startedAt, requestId: args.requestId, logger });
-}
-
-/**
- * For a response Node's server made for a request whose socket ws took over: its status and
- * headers are stored (`headersSent`), never written — the socket carries WebSocket frames now.
- * Its `'finish'` never comes (Node would then reuse the socket for keep-alive); access loggers
- * that also watch the socket (on-finished) write their line when the connection closes.
- */
-function statusRecorder(res: ServerResponse): (status: number) => void {
-  return (status) => {
-    if (!res.headersSent) res.writeHead(status);
-  };
 }
 
 /** The `http`/`https` server a request arrived on, if it has one. */

@@ -19,6 +19,7 @@ export {
   watchErrors,
 } from './connection.js';
 export {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   claimUpgrade,
   type DispatchSettings,

@@ -44,6 +44,16 @@ export class UpgradeResponse extends ServerResponse {
   }
 }
 
+/**
+ * Gives Node's own response of an upgrade-shaped request on the normal request path (the first
+ * request of a fresh server) what an {@link UpgradeResponse} has: the same overrides, and the
+ * socket closed after it.
+ */
+export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner): void {
+  res.shouldKeepAlive = false;
+  defineOverrides(res, owner);
+}
+
 /** Responses whose answer went out on the raw socket: their real `end` emits `'finish'`. */
 const completing = new WeakSet<ServerResponse>();
 
@@ -69,13 +79,16 @@ export function completeDetached(res: ServerResponse, status: number, ending: 'n
   res.end();
 }
 
-const base = ServerResponse.prototype as unknown as {
+interface BaseMethods {
   writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse;
   write(this: ServerResponse, ...args: unknown[]): boolean;
   end(this: ServerResponse, ...args: unknown[]): ServerResponse;
-};
+}
 
 function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void {
+  // What the overrides call: the class's methods, or the wrappers middleware that ran before
+  // wsgate installed (an adopted response: morgan's on-headers, say).
+  const base = { writeHead: res.writeHead, write: res.write, end: res.end } as unknown as BaseMethods;
   /** Set once the framework's 404 is being replaced: what is sent instead. */
   let replacement: HttpResponse | undefined;
   /** A 404 sent without an explicit `writeHead` (Express's finalhandler, Koa): replace it too. */
