@@ -21,8 +21,8 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { HandshakeError } from '../errors.js';
-import { parseList } from '../headers.js';
 import { createGate, type Gate, type RejectDecision } from '../gate.js';
+import { parseList } from '../headers.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { type Arrival, pathOf } from '../request.js';
@@ -314,7 +314,11 @@ function dispatch(
   const connection = newConnection(req, socket, head, 'upgrade', () => dispatched);
   let response: UpgradeResponse;
   try {
-    response = new UpgradeResponse(req, socket as Socket, ownerOf(state, req, connection, () => dispatched));
+    response = new UpgradeResponse(
+      req,
+      socket as Socket,
+      ownerOf(state, req, connection, () => dispatched),
+    );
   } catch {
     // Another listener already gave the socket a response of its own (ERR_HTTP_SOCKET_ASSIGNED):
     // it is that listener's request.
@@ -352,7 +356,10 @@ export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, re
   // A request pipelined behind one still being written has no socket on its response yet.
   if (!(socket instanceof Socket) || socket.destroyed || res.socket !== socket) return false;
   const connection = newConnection(req, socket, EMPTY, 'request', () => dispatched);
-  adoptResponse(res, ownerOf(state, req, connection, () => dispatched));
+  adoptResponse(
+    res,
+    ownerOf(state, req, connection, () => dispatched),
+  );
   const dispatched: CoreDispatched = { connection, response: res, adopted: true };
   watchUnclaimed(state, req, dispatched);
   return true;
@@ -380,7 +387,8 @@ function newConnection(
     claimed: false,
     // The request target as received: frameworks rewrite `req.url` below a mount path.
     framework: { url: req.url },
-    settled: (status) => settleResponse(dispatched(), status, connection.frameworkEnds ? 'by-framework' : 'now'),
+    settled: (status) =>
+      settleResponse(dispatched(), status, connection.frameworkEnds ? 'by-framework' : 'now'),
   };
   return connection;
 }

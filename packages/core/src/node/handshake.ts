@@ -134,7 +134,9 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
    * upgrades itself (`@fastify/websocket`). Without it, core's dispatcher is installed on the
    * request's server and provides it.
    */
-  readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled' | 'arrival'> | undefined;
+  readonly upgrade?:
+    | Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled' | 'arrival'>
+    | undefined;
   /** The endpoint's handle, registered with the request's server for a drain. */
   readonly endpoint?: EndpointHandle<unknown> | undefined;
   /**
@@ -180,7 +182,11 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   const connection = args.upgrade ?? claimed;
   const logger = args.logger ?? (server ? serverLoggerFor(gate as Gate<never>, server) : undefined);
   const startedAt = connection?.startedAt ?? performance.now();
-  const handshake = readRequest(req, connection ? (connection.arrival ?? 'upgrade') : 'request', args.framework);
+  const handshake = readRequest(
+    req,
+    connection ? (connection.arrival ?? 'upgrade') : 'request',
+    args.framework,
+  );
   const decision = await gate.decide(handshake, args.request);
   if (decision.kind === 'pass') {
     args.pass();
