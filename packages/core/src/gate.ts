@@ -35,6 +35,17 @@ export interface AcceptDecision {
   readonly release: () => void;
 }
 
+/**
+ * A limit on open connections shared by several endpoints — every endpoint of one server
+ * (`maxServerConnections`). The gates that share it count their connections in `open`.
+ */
+export interface SharedConnectionLimit {
+  /** The most open connections, in all. */
+  max: number;
+  /** Open connections (and accepted handshakes on their way to the 101) right now. */
+  open: number;
+}
+
 /** The handshake is refused with this error. */
 export interface RejectDecision {
   readonly kind: 'reject';
@@ -115,8 +126,13 @@ export class Gate<TRequest = unknown> {
    *
    * @param handshake - The request as read by `readRequest`.
    * @param request - The framework's request, handed to hooks.
+   * @param shared - A limit this endpoint shares with others (its server's), if any.
    */
-  async decide(handshake: HandshakeRequest, request: TRequest): Promise<Decision> {
+  async decide(
+    handshake: HandshakeRequest,
+    request: TRequest,
+    shared?: SharedConnectionLimit,
+  ): Promise<Decision> {
     const checked = checkRequest(handshake);
     const opts = this.options;
 
@@ -171,7 +187,7 @@ export class Gate<TRequest = unknown> {
     const protocol = await this.#chooseProtocol(checked.offeredProtocols, request);
     if (protocol instanceof HandshakeError) return this.#reject(protocol, undefined, others, origin.origin);
 
-    const limited = this.#admit(handshake.remoteAddress);
+    const limited = this.#admit(handshake.remoteAddress, shared);
     if (limited) return this.#reject(limited, undefined, others, origin.origin);
     const { accepted } = negotiateExtensions(checked.extensionOffers, opts.perMessageDeflate);
     return {
@@ -180,7 +196,7 @@ export class Gate<TRequest = unknown> {
       extensions: accepted.length > 0 ? formatExtensions(accepted) : undefined,
       context,
       origin: origin.origin,
-      release: this.#reservation(handshake.remoteAddress),
+      release: this.#reservation(handshake.remoteAddress, shared),
     };
   }
 
@@ -189,8 +205,14 @@ export class Gate<TRequest = unknown> {
   readonly #openByClient = new Map<string, number>();
 
   /** The limit a new connection from `client` would break, as a rejection; `undefined` if none. */
-  #admit(client: string | undefined): HandshakeError | undefined {
+  #admit(client: string | undefined, shared: SharedConnectionLimit | undefined): HandshakeError | undefined {
     const { maxConnections, maxConnectionsPerClient } = this.options;
+    if (shared && shared.open >= shared.max) {
+      return requestRejection('TOO_MANY_CONNECTIONS', {
+        detail: `the server holds its maximum of ${shared.max} open WebSocket connections`,
+        hint: 'Retry after the Retry-After delay; the operator can raise `maxServerConnections`.',
+      });
+    }
     if (this.#open >= maxConnections) {
       return requestRejection('TOO_MANY_CONNECTIONS', {
         detail: `the endpoint holds its maximum of ${maxConnections} open connections`,
@@ -207,15 +229,17 @@ export class Gate<TRequest = unknown> {
   }
 
   /** Counts a connection from the accept decision on; the returned function releases it, once. */
-  #reservation(client: string | undefined): () => void {
+  #reservation(client: string | undefined, shared: SharedConnectionLimit | undefined): () => void {
     const key = client ?? '';
     this.#open++;
+    if (shared) shared.open++;
     this.#openByClient.set(key, (this.#openByClient.get(key) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#open--;
+      if (shared) shared.open--;
       const left = (this.#openByClient.get(key) ?? 1) - 1;
       if (left === 0) this.#openByClient.delete(key);
       else this.#openByClient.set(key, left);

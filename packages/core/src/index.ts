@@ -44,6 +44,7 @@ export {
   type PassDecision,
   type RejectDecision,
   type ReportExtras,
+  type SharedConnectionLimit,
 } from './gate.js';
 export { isToken, isValidHeader, parseList, RequestHeaders } from './headers.js';
 export { type ParsedHost, parseHost } from './host.js';

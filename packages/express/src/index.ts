@@ -14,6 +14,7 @@ import {
   adoptUpgradeRequest,
   attachUpgradeDispatch,
   type CloseOptions,
+  checkDispatchSettings,
   checkWsSettings,
   type DispatchSettings,
   drainServer,
@@ -149,6 +150,7 @@ export function websocket<TContext = undefined>(
  * ```
  */
 export function wsgate(settings: DispatchSettings = {}): RequestHandler {
+  checkDispatchSettings(settings, PACKAGE);
   const servers = new WeakSet<Server>();
   return (req, res, next) => {
     const server = serverOf(req);
@@ -194,5 +196,6 @@ export function drain(server: Server, options?: CloseOptions): Promise<void> {
  * ```
  */
 export function attach(server: Server, settings: DispatchSettings = {}): void {
+  checkDispatchSettings(settings, PACKAGE);
   attachUpgradeDispatch(server, { gate: appGate(), settings });
 }

@@ -64,6 +64,45 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     }
   });
 
+  it('maxServerConnections: one limit across the server’s endpoints (503 TOO_MANY_CONNECTIONS), released on close', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(wsgate({ logger: logs.logger, maxServerConnections: 1 }));
+    for (const path of ['/a', '/b'])
+      app.get(
+        path,
+        websocket({ origins: '*' }, (ws) => ws.on('message', (d) => ws.send(d))),
+      );
+    const port = await listen(http.createServer(app));
+    const first = await connectWs(`ws://127.0.0.1:${port}/a`);
+    expect(first.kind).toBe('open');
+    if (first.kind !== 'open') return;
+    const refused = await connectWs(`ws://127.0.0.1:${port}/b`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected') {
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
+    }
+    expect(await logs.find((r) => r.path === '/b' && r.code === 'TOO_MANY_CONNECTIONS')).toMatchObject({
+      status: 503,
+    });
+    await closeWs(first.ws);
+    // Released when the server side of the socket closes, just after the client saw the close.
+    let next = await connectWs(`ws://127.0.0.1:${port}/b`);
+    for (let i = 0; i < 50 && next.kind !== 'open'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      next = await connectWs(`ws://127.0.0.1:${port}/b`);
+    }
+    expect(next.kind).toBe('open');
+    if (next.kind === 'open') await closeWs(next.ws);
+    expect(() => wsgate({ maxServerConnections: 0 })).toThrow(
+      /@wsgate\/express: option `maxServerConnections`/,
+    );
+    expect(() => attach(http.createServer(), { maxServerConection: 3 } as never)).toThrow(
+      /did you mean `maxServerConnections`/,
+    );
+  });
+
   it('keeps an open WebSocket past Node’s requestTimeout and headersTimeout', async () => {
     const server = http.createServer(
       { requestTimeout: 200, headersTimeout: 100, connectionsCheckingInterval: 50 },

@@ -29,6 +29,7 @@ import {
   endpointHandle,
   type FrameworkRequest,
   isProtocolError,
+  limitServerConnections,
   missingRequiredHeaders,
   notFoundError,
   type ReservedWsOption,
@@ -91,6 +92,13 @@ export interface WsGatePluginOptions extends WsGateOptions<FastifyRequest> {
    * @default {}
    */
   readonly websocket?: WebSocketPluginSettings | undefined;
+  /**
+   * The most open WebSocket connections the whole server holds, across all its routes; a
+   * handshake beyond it gets `503 TOO_MANY_CONNECTIONS` with `Retry-After` (`maxConnections`
+   * limits each route).
+   * @default no limit
+   */
+  readonly maxServerConnections?: number | undefined;
 }
 
 /** The wsgate decoration of the Fastify instance. */
@@ -127,7 +135,11 @@ declare module 'fastify' {
 }
 
 const PACKAGE = '@wsgate/fastify';
-const ADAPTER = { framework: 'fastify', packageName: PACKAGE, extraOptions: ['ws', 'websocket'] } as const;
+const ADAPTER = {
+  framework: 'fastify',
+  packageName: PACKAGE,
+  extraOptions: ['ws', 'websocket', 'maxServerConnections'],
+} as const;
 type Handler = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
 
 /** What Fastify resolved for a request: client address, host and scheme (its `trustProxy` applied). */
@@ -144,6 +156,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   const {
     websocket: settings = {},
     ws: wsSettings,
+    maxServerConnections,
     prefix: _p,
     logLevel: _l,
     logSerializers: _s,
@@ -167,6 +180,8 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
   }
   tagUpgrades(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
+  if (maxServerConnections !== undefined)
+    limitServerConnections(fastify.server, maxServerConnections, PACKAGE);
   const endpoints = new Map<string, EndpointHandle<WebSocket>>();
   fastify.decorate('wsgate', {
     endpoints,

@@ -15,6 +15,7 @@ import {
   adoptUpgradeRequest,
   attachUpgradeDispatch,
   type CloseOptions,
+  checkDispatchSettings,
   checkWsSettings,
   type DispatchSettings,
   drainServer,
@@ -215,6 +216,7 @@ export function websocket<TContext, StateT, ContextT>(
  * ```
  */
 export function wsgate(settings: DispatchSettings = {}): Middleware {
+  checkDispatchSettings(settings, PACKAGE);
   const servers = new WeakSet<HttpServer>();
   return async (ctx, next) => {
     const server = serverOf(ctx.req);
@@ -260,5 +262,6 @@ export function drain(server: HttpServer, options?: CloseOptions): Promise<void>
  * ```
  */
 export function attach(server: HttpServer, settings: DispatchSettings = {}): void {
+  checkDispatchSettings(settings, PACKAGE);
   attachUpgradeDispatch(server, { gate: appGate(), settings });
 }

@@ -25,10 +25,10 @@ function captureLogs() {
   return new LogCapture();
 }
 
-async function until<T>(find: () => T | undefined, what: string): Promise<T> {
+async function until<T>(find: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + 3_000;
   while (Date.now() < deadline) {
-    const found = find();
+    const found = await find();
     if (found !== undefined) return found;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -79,6 +79,36 @@ describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
       expect(refused.headers['retry-after']).toBe('5');
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
     }
+  });
+
+  it('maxServerConnections: one limit across the server’s endpoints (503 TOO_MANY_CONNECTIONS), released on close', async () => {
+    const logs = captureLogs();
+    const app = new Koa();
+    app.use(wsgate({ logger: logs.logger, maxServerConnections: 1 }));
+    app.use(websocket('/a', { origins: '*' }, echo));
+    app.use(websocket('/b', { origins: '*' }, echo));
+    const { port } = await start(http.createServer(app.callback()));
+    const first = await connectWs(`ws://127.0.0.1:${port}/a`);
+    expect(first.kind).toBe('open');
+    if (first.kind !== 'open') return;
+    const refused = await connectWs(`ws://127.0.0.1:${port}/b`);
+    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
+    if (refused.kind === 'rejected') {
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
+    }
+    expect(await logs.find((r) => r.path === '/b' && r.code === 'TOO_MANY_CONNECTIONS')).toMatchObject({
+      status: 503,
+    });
+    await closeWs(first.ws);
+    // Released when the server side of the socket closes, just after the client saw the close.
+    const next = await until(async () => {
+      const outcome = await connectWs(`ws://127.0.0.1:${port}/b`);
+      return outcome.kind === 'open' ? outcome : undefined;
+    }, 'the place to be released');
+    await closeWs(next.ws);
+    expect(() => wsgate({ maxServerConnections: 0 })).toThrow(/@wsgate\/koa: option `maxServerConnections`/);
+    expect(() => wsgate({ maxServerConection: 3 } as never)).toThrow(/did you mean `maxServerConnections`/);
   });
 
   it('logs the route pattern the framework matched, for bounded metrics', async () => {

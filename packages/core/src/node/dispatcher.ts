@@ -21,10 +21,10 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { HandshakeError } from '../errors.js';
-import { createGate, type Gate, type RejectDecision } from '../gate.js';
+import { createGate, type Gate, type RejectDecision, type SharedConnectionLimit } from '../gate.js';
 import { parseList } from '../headers.js';
 import type { Logger } from '../logging.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
+import { closestName, DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { type Arrival, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
@@ -91,6 +91,13 @@ export interface DispatchSettings {
    * @default 10000
    */
   readonly handshakeTimeoutMs?: number | undefined;
+  /**
+   * The most open WebSocket connections the whole server holds, across all its endpoints; a
+   * handshake beyond it gets `503 TOO_MANY_CONNECTIONS` with `Retry-After`. Each endpoint's own
+   * `maxConnections` applies as well.
+   * @default no limit
+   */
+  readonly maxServerConnections?: number | undefined;
 }
 
 interface ServerState {
@@ -101,6 +108,8 @@ interface ServerState {
   /** Set once the server drains: every new upgrade is refused. */
   draining: boolean;
   settings: DispatchSettings;
+  /** `maxServerConnections`, shared by the server's endpoints. */
+  limit: SharedConnectionLimit | undefined;
   leave: ((req: IncomingMessage) => boolean) | undefined;
   listening: boolean;
   tagging: boolean;
@@ -136,6 +145,7 @@ function stateOf(server: HttpServer): ServerState {
       endpoints: new Set(),
       draining: false,
       settings: {},
+      limit: undefined,
       leave: undefined,
       listening: false,
       tagging: false,
@@ -168,12 +178,11 @@ export function attachUpgradeDispatch(
   if (options.endpoint) registerEndpoint(server, options.endpoint);
   watchIfTls(server, options.settings?.logger ?? options.gate?.options.logger, options.gate?.framework);
   if (options.settings) {
-    if (options.settings.handshakeTimeoutMs !== undefined) {
-      milliseconds('handshakeTimeoutMs', options.settings.handshakeTimeoutMs, 0, (option, message) => {
-        throw new TypeError(`@wsgate/core: option \`${option}\` ${message}`);
-      });
-    }
+    checkDispatchSettings(options.settings, '@wsgate/core');
     state.settings = { ...state.settings, ...definedOnly(options.settings) };
+    if (options.settings.maxServerConnections !== undefined) {
+      limitServerConnections(server, options.settings.maxServerConnections);
+    }
     if (options.settings.leave !== undefined) state.leave = compileLeave(options.settings.leave);
   }
   // A framework plugin routes this server's upgrades (tagUpgrades): a second router would answer
@@ -257,6 +266,27 @@ function refuseWhileDraining(state: ServerState, req: IncomingMessage, socket: D
   gate.report(handshake, decision, extrasOf(state, connection));
 }
 
+/**
+ * Sets `maxServerConnections` for a server (an adapter's server-wide settings; a Fastify plugin's
+ * option). Connections already open keep counting.
+ */
+export function limitServerConnections(server: HttpServer, max: number, packageName = '@wsgate/core'): void {
+  if (!Number.isInteger(max) || max < 1) {
+    throw new TypeError(
+      `${packageName}: option \`maxServerConnections\` must be a whole number ≥ 1, got ${String(max)}`,
+    );
+  }
+  const state = stateOf(server);
+  // The same object: open connections hold it to release their place.
+  if (state.limit) state.limit.max = max;
+  else state.limit = { max, open: 0 };
+}
+
+/** The server-wide connection limit endpoints on `server` share, if one is set. */
+export function serverConnectionLimit(server: HttpServer): SharedConnectionLimit | undefined {
+  return servers.get(server)?.limit;
+}
+
 /** Whether a framework plugin routes `server`'s upgrades ({@link tagUpgrades}). */
 export function upgradesTagged(server: HttpServer): boolean {
   return servers.get(server)?.tagging === true;
@@ -270,6 +300,42 @@ export function hasUpgradeDispatch(server: HttpServer): boolean {
 /** The logger set for the whole server (an adapter's app-level middleware or `attach`), if any. */
 export function serverLogger(server: HttpServer): Logger | undefined {
   return servers.get(server)?.settings.logger;
+}
+
+const DISPATCH_SETTINGS = [
+  'logger',
+  'leave',
+  'production',
+  'handshakeTimeoutMs',
+  'maxServerConnections',
+] as const;
+
+/**
+ * Validates server-wide settings when they are given (an adapter's `wsgate(settings)` or
+ * `attach()`), so that a bad one fails at startup with the package and the option named.
+ */
+export function checkDispatchSettings(settings: DispatchSettings, packageName: string): void {
+  const fail = (option: string, message: string): never => {
+    throw new TypeError(`${packageName}: option \`${option}\` ${message}`);
+  };
+  if (typeof settings !== 'object' || settings === null) fail('settings', 'must be an object');
+  for (const key of Object.keys(settings)) {
+    if ((DISPATCH_SETTINGS as readonly string[]).includes(key)) continue;
+    const closest = closestName(key, DISPATCH_SETTINGS);
+    fail(key, `is not a server-wide setting${closest ? ` (did you mean \`${closest}\`?)` : ''}`);
+  }
+  milliseconds('handshakeTimeoutMs', settings.handshakeTimeoutMs, 0, fail);
+  const max = settings.maxServerConnections;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    fail('maxServerConnections', `must be a whole number ≥ 1, got ${String(max)}`);
+  }
+  if (settings.leave !== undefined) {
+    try {
+      compileLeave(settings.leave);
+    } catch {
+      fail('leave', 'must be a list of paths starting with "/", or a function');
+    }
+  }
 }
 
 function definedOnly(settings: DispatchSettings): DispatchSettings {

@@ -18,6 +18,7 @@ import {
   claimUpgrade,
   EMPTY_HEAD,
   registerEndpoint,
+  serverConnectionLimit,
   serverLogger,
   type UpgradeConnection,
   upgradesTagged,
@@ -187,7 +188,7 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
     connection ? (connection.arrival ?? 'upgrade') : 'request',
     args.framework,
   );
-  const decision = await gate.decide(handshake, args.request);
+  const decision = await gate.decide(handshake, args.request, server && serverConnectionLimit(server));
   if (decision.kind === 'pass') {
     args.pass();
     return;
