@@ -180,11 +180,12 @@ export function watchDescriptors(
     });
     if (limit === undefined || episode !== undefined) return;
     if ((baseline ?? 0) + open < limit - margin) return;
-    // Near the limit: count exactly. The listing needs a descriptor of its own, so a count of
-    // `limit - 1` or more (or no descriptor left to list with) means at most one is free.
+    // Near the limit: count exactly. The listing holds a descriptor of its own while it counts, so
+    // a count of `limit` (or no descriptor left to list with) means at most one is free: the next
+    // connection takes it, and the ones after it are dropped.
     const count = probe.count();
     if (count === undefined) return;
-    if (count >= limit - 1) begin('EMFILE', 'count');
+    if (count >= limit) begin('EMFILE', 'count');
     // What is not this server's connections, recounted (files opened or closed since).
     else baseline = count - 1 - open;
   });

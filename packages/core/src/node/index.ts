@@ -19,6 +19,17 @@ export {
   watchErrors,
 } from './connection.js';
 export {
+  DESCRIPTORS_AVAILABLE_MESSAGE,
+  type DescriptorProbe,
+  isAcceptExhaustion,
+  type OpenFilesLimit,
+  OUT_OF_DESCRIPTORS_MESSAGE,
+  type OutOfDescriptorsRecord,
+  outOfDescriptorsHint,
+  parseOpenFilesLimit,
+  watchDescriptors,
+} from './descriptors.js';
+export {
   attachUpgradeDispatch,
   claimUpgrade,
   type DispatchSettings,
