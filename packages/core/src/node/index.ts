@@ -10,6 +10,7 @@ export {
   type ConnectionIdentity,
   closeCodeOf,
   closingBy,
+  IDLE_HINT_MIN_MS,
   idleHint,
   isProtocolError,
   type OpenWebSocket,
