@@ -5,8 +5,13 @@
  * near the soft limit starts and ends an episode. The real limit, in a child process under
  * `prlimit`, is packages/e2e/test/fd-limit.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/index.js';
 import {
@@ -195,5 +200,55 @@ describe('the descriptor count near the soft limit', () => {
     watchDescriptors(s, () => logs, probe);
     for (let i = 0; i < 4; i++) s.emit('connection', new EventEmitter());
     expect(logs.lines).toHaveLength(1);
+  });
+});
+
+describe('in a process of its own (the crash an application relied on is kept)', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const core = fileURLToPath(new URL('../src/node/index.ts', import.meta.url));
+
+  /** Runs `body` (ES module code with `http` and core's `attachUpgradeDispatch` in scope) under tsx. */
+  function run(body: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-descriptors-'));
+    try {
+      const script = join(dir, 'app.ts');
+      writeFileSync(
+        script,
+        `import http from 'node:http';\nimport { attachUpgradeDispatch } from ${JSON.stringify(core)};\n${body}\n`,
+      );
+      return spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [script], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('listen EADDRINUSE with no listener of the application’s: still crashes (exit 1)', async () => {
+    const busy = server();
+    busy.listen(0, '127.0.0.1');
+    await new Promise((resolve) => busy.once('listening', resolve));
+    const { port } = busy.address() as { port: number };
+    const result = run(
+      `const server = http.createServer();\nattachUpgradeDispatch(server);\nserver.listen(${port}, '127.0.0.1');`,
+    );
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr).toContain('EADDRINUSE');
+  });
+
+  it('an accept EMFILE: logged, and the process lives on (exit 0 once the server closes)', () => {
+    const result = run(
+      [
+        'const server = http.createServer();',
+        'attachUpgradeDispatch(server, { settings: { logger: { info() {}, error: (r, msg) => console.log(msg, JSON.stringify(r)) } } });',
+        "server.listen(0, '127.0.0.1', () => {",
+        "  server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' }));",
+        '  server.close();',
+        '});',
+      ].join('\n'),
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(OUT_OF_DESCRIPTORS_MESSAGE);
   });
 });
