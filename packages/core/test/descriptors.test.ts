@@ -187,6 +187,28 @@ describe('the descriptor count near the soft limit', () => {
     ]);
   });
 
+  it('counts a few times on the way to the limit, not once per connection', () => {
+    const logs = new Capture();
+    const s = server();
+    let open = 20;
+    let counts = 0;
+    const probe: DescriptorProbe = {
+      limits: () => ({ soft: 10_000 }),
+      count: () => {
+        counts++;
+        return open + 1;
+      },
+    };
+    watchDescriptors(s, () => logs, probe);
+    while (logs.lines.length === 0 && open < 10_000) {
+      open++;
+      s.emit('connection', new EventEmitter());
+    }
+    expect(open).toBe(9_999);
+    // The margin is 500 descriptors: about log2(500) counts, and the one at the start.
+    expect(counts).toBeLessThanOrEqual(12);
+  });
+
   it('a listing that fails for lack of a descriptor counts as the limit', () => {
     const logs = new Capture();
     const s = server();

@@ -131,11 +131,15 @@ export function watchDescriptors(
   if (watchedServers.has(server)) return;
   watchedServers.add(server);
   const { soft: limit, hard: hardLimit } = probe.limits();
-  // Descriptors that are not this server's connections, counted once (files, the listener,
-  // libuv's own); the count past the threshold is exact, this only decides when to count.
-  let baseline = limit === undefined ? undefined : probe.count();
+  // The descriptors open now (files, the listener, libuv's own, connections so far) decide when
+  // to count first: once this server's new connections come within the margin of the limit.
+  const atStart = limit === undefined ? undefined : probe.count();
   const margin = limit === undefined ? 0 : Math.max(8, Math.ceil(limit * 0.05));
+  // No limit or no way to count: only the accept error is seen.
+  const counting = limit !== undefined && atStart !== undefined;
   let open = 0;
+  /** This server's open connections at which to count again. */
+  let nextCount = counting ? limit - margin - atStart : Number.POSITIVE_INFINITY;
   /** The open connections when the episode began, or `undefined` outside one. */
   let episode: number | undefined;
 
@@ -173,21 +177,26 @@ export function watchDescriptors(
       open--;
       if (episode !== undefined && open <= episode - margin) {
         episode = undefined;
+        nextCount = open + 1;
         eachLogger(loggers(), (logger) =>
           logger.info({ code: 'EMFILE', limit, openConnections: open }, DESCRIPTORS_AVAILABLE_MESSAGE),
         );
       }
     });
-    if (limit === undefined || episode !== undefined) return;
-    if ((baseline ?? 0) + open < limit - margin) return;
+    if (episode !== undefined || open < nextCount || limit === undefined) return;
     // Near the limit: count exactly. The listing holds a descriptor of its own while it counts, so
     // a count of `limit` (or no descriptor left to list with) means at most one is free: the next
     // connection takes it, and the ones after it are dropped.
     const count = probe.count();
     if (count === undefined) return;
-    if (count >= limit) begin('EMFILE', 'count');
-    // What is not this server's connections, recounted (files opened or closed since).
-    else baseline = count - 1 - open;
+    if (count >= limit) {
+      begin('EMFILE', 'count');
+      return;
+    }
+    // Count again once half the headroom left has gone to new connections: a few counts on the
+    // way to the limit (about log2 of the margin), not one per connection, so that a server
+    // holding a million descriptors does not list them for every handshake.
+    nextCount = open + Math.max(1, Math.floor((limit - count) / 2));
   });
 }
 
