@@ -40,6 +40,8 @@ export interface RawCase {
 const UPGRADE_426 = { upgrade: 'websocket', connection: /\bupgrade\b/i } as const;
 const KEY_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 const CHAT_ORIGIN = 'http://localhost:5173';
+/** 2,000 distinct tokens, `t0,t1,…,t1999` (about 11 KB, inside Node's 16 KiB header limit). */
+const TWO_THOUSAND_TOKENS = Array.from({ length: 2_000 }, (_, i) => `t${i}`).join(',');
 
 /** Requests shaped exactly as real intermediaries forward a handshake they broke (docs/design.md, "Diagnosis"). */
 export const proxyShapes = {
@@ -430,6 +432,32 @@ export const rawCases: readonly RawCase[] = [
     name: 'a 15 KB run of tabs and commas in Sec-WebSocket-Extensions → 101 without extensions',
     path: '/echo',
     headers: { 'Sec-WebSocket-Extensions': `x${'\t,'.repeat(7_500)}y` },
+    expect: { status: 101, headers: { 'sec-websocket-extensions': null } },
+  },
+  {
+    // Bounded, whatever the list's length: parsing stops at the 33rd token (a DoS bound).
+    name: 'a 2,000-token Sec-WebSocket-Protocol list → 400 SUBPROTOCOL_HEADER_MALFORMED naming the bound of 32',
+    path: '/chat',
+    headers: { Origin: CHAT_ORIGIN, 'Sec-WebSocket-Protocol': TWO_THOUSAND_TOKENS },
+    expect: {
+      status: 400,
+      code: 'SUBPROTOCOL_HEADER_MALFORMED',
+      bodyIncludes: ['more than 32 subprotocols'],
+    },
+  },
+  {
+    name: 'a 2,000-offer Sec-WebSocket-Extensions list → 400 EXTENSIONS_HEADER_MALFORMED naming the bound of 32',
+    path: '/echo',
+    headers: { 'Sec-WebSocket-Extensions': TWO_THOUSAND_TOKENS },
+    expect: { status: 400, code: 'EXTENSIONS_HEADER_MALFORMED', bodyIncludes: ['more than 32 offers'] },
+  },
+  {
+    // One offer with 2,000 parameters is well-formed: declined at its first unknown parameter.
+    name: 'one permessage-deflate offer with 2,000 parameters → 101 with the offer declined',
+    path: '/echo',
+    headers: {
+      'Sec-WebSocket-Extensions': `permessage-deflate; ${TWO_THOUSAND_TOKENS.replaceAll(',', '; ')}`,
+    },
     expect: { status: 101, headers: { 'sec-websocket-extensions': null } },
   },
   {

@@ -54,6 +54,18 @@ export interface Fixture {
     headers: Readonly<Record<string, string | string[] | undefined>>,
     url: string,
   ) => unknown;
+  /**
+   * Node server options the app's `http.Server` is created with (absent: Node's defaults). The
+   * suite builds a second app with short `headersTimeout`/`requestTimeout` for its deadline cases.
+   */
+  readonly server?: ServerTimeouts | undefined;
+}
+
+/** The Node `http.createServer` options the deadline cases set. */
+export interface ServerTimeouts {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionsCheckingInterval: number;
 }
 
 /** A running fixture app. */

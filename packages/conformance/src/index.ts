@@ -27,6 +27,7 @@ export {
   OTHER_LIBRARY_PATH,
   PRIVATE_PATH,
   SECRET,
+  type ServerTimeouts,
 } from './fixture.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';

@@ -3,6 +3,7 @@
  * adapter's fixture app, on a real port with real clients, and asserts the log records.
  */
 import type { Server } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type RawCase, rawCases } from './cases.js';
@@ -107,6 +108,7 @@ async function checkRawCase(
  */
 export function runConformanceSuite(framework: string, build: BuildApp, options: SuiteOptions = {}): void {
   options = { requestArrival: true, ...options };
+  runLimitsSuite(framework, build);
   describe(`conformance: ${framework}`, () => {
     const logs = new LogCapture();
     const slowHook = new Latch();
@@ -475,6 +477,145 @@ export function runConformanceSuite(framework: string, build: BuildApp, options:
         expect(nobody.status).toBe(404);
         expect(JSON.parse(nobody.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
       });
+    });
+  });
+}
+
+/** The short Node server timeouts the deadline cases run under (checked every 50 ms). */
+export const SHORT_TIMEOUTS = {
+  headersTimeout: 300,
+  requestTimeout: 600,
+  connectionsCheckingInterval: 50,
+} as const;
+
+/** Node's default `maxHeaderSize` (16 KiB): a header block past it never reaches a JS handler. */
+const MAX_HEADER_SIZE = 16_384;
+
+/**
+ * Writes `bytes` one byte every `everyMs` (all at once for 0) and reads until the server closes the connection (or
+ * `timeoutMs` passes: a hang). Resolves with what the server sent and how many bytes went out.
+ */
+function trickle(
+  port: number,
+  bytes: string,
+  everyMs: number,
+  timeoutMs: number,
+): Promise<{ readonly received: string; readonly sent: number; readonly closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let sent = 0;
+    // Every 0 ms: all at once.
+    const writer = setInterval(() => {
+      if (sent >= bytes.length || !socket.writable) return;
+      const next = everyMs === 0 ? bytes.slice(sent) : (bytes[sent] as string);
+      socket.write(next);
+      sent += next.length;
+    }, everyMs);
+    const finish = (closed: boolean) => {
+      clearInterval(writer);
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received, sent, closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => finish(true));
+  });
+}
+
+/**
+ * The deadline and oversized-input cases (issue #12, item 4), on a second fixture app whose Node
+ * server has {@link SHORT_TIMEOUTS}: what bounds a slow or oversized handshake, what the client
+ * sees, what is logged, and that an open WebSocket outlives Node's HTTP timeouts.
+ */
+function runLimitsSuite(framework: string, build: BuildApp): void {
+  describe(`deadlines and oversized input: ${framework}`, () => {
+    const logs = new LogCapture();
+    let app: ConformanceApp;
+    let port = 0;
+    let host = '';
+
+    beforeAll(async () => {
+      app = await build({
+        endpoints: fixtureEndpoints(new Latch()),
+        logger: logs.logger,
+        authenticate,
+        server: SHORT_TIMEOUTS,
+      });
+      port = (app.server.address() as AddressInfo).port;
+      host = `127.0.0.1:${port}`;
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    const url = (path: string) => `ws://${host}${path}`;
+
+    async function stillServes(): Promise<void> {
+      const outcome = await connectWs(url('/echo'));
+      expect(outcome.kind).toBe('open');
+      if (outcome.kind === 'open') {
+        expect(await roundTrip(outcome.ws, 'up')).toBe('up');
+        await closeWs(outcome.ws);
+      }
+    }
+
+    it('an open WebSocket outlives requestTimeout and headersTimeout (first connection, then a dispatched one)', async () => {
+      // The first handshake to a fresh server arrives on the request path (no 'upgrade' listener
+      // yet); the second through wsgate's dispatcher. Both idle past Node's request timeout
+      // while its connection checks run every 50 ms.
+      const first = await connectWs(url('/echo'));
+      const second = await connectWs(url('/echo'));
+      expect(first.kind).toBe('open');
+      expect(second.kind).toBe('open');
+      if (first.kind !== 'open' || second.kind !== 'open') return;
+      await new Promise((resolve) => setTimeout(resolve, SHORT_TIMEOUTS.requestTimeout + 400));
+      expect(await roundTrip(first.ws, 'first')).toBe('first');
+      expect(await roundTrip(second.ws, 'second')).toBe('second');
+      await Promise.all([closeWs(first.ws), closeWs(second.ws)]);
+    });
+
+    it("headers trickled a byte at a time: Node's headersTimeout answers 408 and closes; nothing hangs", async () => {
+      const sentAt = logs.records.length;
+      // 20 ms a byte: the handshake would take about 3 s; the header deadline is 300 ms.
+      const request = buildRequest({ path: '/echo', host });
+      const { received, sent, closed } = await trickle(port, request, 20, 5_000);
+      expect(closed, 'the server closed the socket').toBe(true);
+      expect(sent).toBeLessThan(request.length);
+      // wsgate's handshakeTimeoutMs starts only once the headers are complete ('upgrade' fired):
+      // an incomplete header block is Node's to bound, and Node (or Fastify's clientError
+      // handler, the same status) answers it.
+      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      // No request object ever existed: wsgate has nothing to log.
+      expect(logs.records.slice(sentAt).filter((r) => r.path === '/echo')).toEqual([]);
+      await stillServes();
+    });
+
+    it("headers over Node's maxHeaderSize on the upgrade path: Node answers 431 and closes; wsgate logs nothing", async () => {
+      const sentAt = logs.records.length;
+      const request = buildRequest({
+        path: '/echo',
+        host,
+        headers: { 'X-Padding': 'a'.repeat(MAX_HEADER_SIZE) },
+      });
+      // Read until the server closes the socket (bounded): Node's parser refuses the header block
+      // before any 'upgrade' or 'request' event, so no code of wsgate's or the app's runs (Fastify's
+      // clientError handler answers with the same status and a JSON body, logged at trace).
+      const { received, closed } = await trickle(port, request, 0, 5_000);
+      expect(closed, 'the server closed the socket').toBe(true);
+      expect(received).toMatch(/^HTTP\/1\.1 431 /);
+      expect(logs.records.slice(sentAt).filter((r) => r.path === '/echo')).toEqual([]);
+      await stillServes();
+    });
+
+    it('a header block just under the limit is still a handshake (the 431 is about size only)', async () => {
+      const request = buildRequest({ path: '/echo', host, headers: { 'X-Padding': 'a'.repeat(15_000) } });
+      const response = await sendRaw(port, request);
+      expect(response.status).toBe(101);
     });
   });
 }

@@ -97,7 +97,10 @@ export function reportHandshake(
 }
 
 /** Writes to each logger given; a logger that throws never breaks a handshake or a connection. */
-function eachLogger(loggers: Logger | readonly Logger[] | undefined, write: (logger: Logger) => void): void {
+export function eachLogger(
+  loggers: Logger | readonly Logger[] | undefined,
+  write: (logger: Logger) => void,
+): void {
   if (!loggers) return;
   for (const logger of Array.isArray(loggers) ? loggers : [loggers as Logger]) {
     try {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Logger } from '../src/index.js';
-import { closeCodeOf, idleHint, isProtocolError, watchErrors } from '../src/node/index.js';
+import { closeCodeOf, IDLE_HINT_MIN_MS, idleHint, isProtocolError, watchErrors } from '../src/node/index.js';
 
 describe('closeCodeOf: the close code ws sends for its error codes', () => {
   it.each([
@@ -80,6 +80,14 @@ describe('idleHint', () => {
     expect(idleHint(42_000, 30_000)).toMatch(/after 42 s without traffic/);
     expect(idleHint(42_000, 30_000)).not.toMatch(/likely/);
     expect(idleHint(1_000, 30_000)).toBeUndefined();
+  });
+
+  it('a short proxy timeout (2 s, as the e2e configs set): the candidates, the seconds to a tenth, and the fix', () => {
+    const hint = idleHint(1_800, false);
+    expect(hint).toMatch(/after 1\.8 s without traffic either way/);
+    expect(hint).toMatch(/about 1\.8 s: nginx's proxy_read_timeout, Apache's ProxyTimeout or Timeout/);
+    expect(hint).toMatch(/Turn the heartbeat on \(heartbeatMs\)/);
+    expect(idleHint(IDLE_HINT_MIN_MS - 1, false)).toBeUndefined();
   });
 });
 

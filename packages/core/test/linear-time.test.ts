@@ -38,6 +38,9 @@ const BOUND_MS = 250;
 /** A run of `unit` filling `SIZE` characters, then `tail`. */
 const run = (unit: string, tail: string) => unit.repeat(Math.ceil(SIZE / unit.length)).slice(0, SIZE) + tail;
 
+/** 2,000 distinct list tokens (`t0,t1,…,t1999`, about 11 KB). */
+const TWO_THOUSAND = Array.from({ length: 2_000 }, (_, i) => `t${i}`).join(',');
+
 /**
  * Shapes that make a backtracking or rescanning parser slow: runs of what the header grammars
  * split on, trim, quote or escape, and prefixes the diagnosis rules look for, each followed by a
@@ -91,6 +94,10 @@ const SHAPES: ReadonlyArray<readonly [name: string, value: string]> = [
   ['deflate parameters', `permessage-deflate${run('; client_max_window_bits', '=16')}`],
   ['window-bits values', `permessage-deflate; server_max_window_bits=${run('1', '')}`],
   ['subprotocol tokens', run('chat.v1,', ' a b')],
+  // Distinct tokens, so that no duplicate stops the scan early (issue #12: a 2,000-token list).
+  ['2,000 distinct tokens', TWO_THOUSAND],
+  ['2,000 distinct tokens, then a space', `${TWO_THOUSAND} x`],
+  ['one offer with 2,000 parameters', `permessage-deflate; ${TWO_THOUSAND.replaceAll(',', '; ')}`],
   ['high bytes', run('\u00ff', '\u0001')],
 ];
 

@@ -19,6 +19,8 @@ export type StartApp = (options: {
   logger: Logger;
   port?: number;
   host?: string;
+  /** The lifecycle knobs (`HEARTBEAT_MS`, … in the server script); unset: wsgate's defaults. */
+  lifecycle?: { heartbeatMs?: number | false } | undefined;
 }) => Promise<{ server: Server; close(): Promise<void> }>;
 
 /** A reference app found under examples/. */
@@ -73,10 +75,14 @@ export async function loadStart(framework: Framework): Promise<StartApp> {
 }
 
 /** Starts a framework's reference app on 127.0.0.1 (a free port, or `port`) with an in-memory logger. */
-export async function startApp(framework: Framework, port = 0): Promise<RunningApp> {
+export async function startApp(
+  framework: Framework,
+  port = 0,
+  lifecycle?: { heartbeatMs?: number | false },
+): Promise<RunningApp> {
   const start = await loadStart(framework);
   const records: LogRecord[] = [];
-  const app = await start({ logger: pino(memoryStream(records)), port, host: '127.0.0.1' });
+  const app = await start({ logger: pino(memoryStream(records)), port, host: '127.0.0.1', lifecycle });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
     await app.close();

@@ -15,6 +15,7 @@ export const peers = {
   caddy: { command: 'caddy', package: 'caddy' },
   chromium: { command: 'chromium', package: 'chromium' },
   openssl: { command: 'openssl', package: 'openssl' },
+  prlimit: { command: 'prlimit', package: 'util-linux' },
 } as const;
 
 /** A peer's name. */

@@ -10,7 +10,11 @@ declare module 'fastify' {
 
 const build: BuildApp = async (fixture) => {
   // Fastify logs through the suite's pino logger, so request.log writes into its capture.
-  const app = Fastify({ loggerInstance: fixture.logger as FastifyBaseLogger });
+  // Fastify sets `requestTimeout` itself after creating the server (0 unless given).
+  const app = Fastify({
+    loggerInstance: fixture.logger as FastifyBaseLogger,
+    ...(fixture.server ? { http: fixture.server, requestTimeout: fixture.server.requestTimeout } : {}),
+  });
   await app.register(wsgate);
   app.decorateRequest('user', null);
   app.get('/health', async () => 'ok');

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { type BuildApp, listening, PRIVATE_PATH, runConformanceSuiteOn } from '@wsgate/conformance';
 import { websocket, wsgate } from '../src/index.js';
 import { majors } from './majors.js';
@@ -32,7 +33,7 @@ const buildOn =
         ),
       );
     }
-    return listening(app.listen(0, '127.0.0.1'));
+    return listening(http.createServer(fixture.server ?? {}, app.callback()).listen(0, '127.0.0.1'));
   };
 
 runConformanceSuiteOn('koa', majors, buildOn);

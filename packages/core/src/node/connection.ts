@@ -106,17 +106,31 @@ const IDLE_TIMEOUTS: ReadonlyArray<readonly [ms: number, hint: string]> = [
   [300_000, "Apache's ProxyTimeout/Timeout (300 s by default in some distributions)"],
 ];
 
-/** The hint for a connection that ended with no close frame after `idleMs` of silence. */
-export function idleHint(idleMs: number, heartbeatMs: number | false): string | undefined {
-  if (idleMs < 5_000) return undefined;
-  const seconds = Math.round(idleMs / 1000);
-  const match = IDLE_TIMEOUTS.find(([ms]) => Math.abs(idleMs - ms) <= ms * 0.05);
-  const likely = match ? `, likely ${match[1]}` : '';
+/**
+ * The shortest silence the hint is given for: below it, a connection that ends without a close
+ * frame is more likely a peer that left (a crashed or killed client) than a timer on the way. A
+ * proxy timer can fire up to 300 ms early (nginx's lazy timer updates), so a 2 s timeout is seen
+ * as 1.7 s or more.
+ */
+export const IDLE_HINT_MIN_MS = 1_500;
+
+/**
+ * The hint for a connection that ended with no close frame after `quietMs` without traffic either
+ * way (an idle timeout counts both directions: nginx resets its timer on any event of the tunnel,
+ * Apache's and load balancers' are idle timeouts).
+ */
+export function idleHint(quietMs: number, heartbeatMs: number | false): string | undefined {
+  if (quietMs < IDLE_HINT_MIN_MS) return undefined;
+  const seconds = quietMs < 10_000 ? Math.round(quietMs / 100) / 10 : Math.round(quietMs / 1000);
+  const match = IDLE_TIMEOUTS.find(([ms]) => Math.abs(quietMs - ms) <= ms * 0.05);
+  const which = match
+    ? `, likely ${match[1]}`
+    : `, set to about ${seconds} s: nginx's proxy_read_timeout, Apache's ProxyTimeout or Timeout (the larger of the two), HAProxy's timeout tunnel or a load balancer's idle timeout`;
   const keep =
     heartbeatMs === false
       ? 'Turn the heartbeat on (heartbeatMs) with an interval below that timeout'
       : `Keep heartbeatMs (now ${heartbeatMs} ms) below that timeout, or raise the timeout`;
-  return `The connection ended without a close frame after ${seconds} s without traffic from the peer: an idle timeout on the way${likely}. ${keep}.`;
+  return `The connection ended without a close frame after ${seconds} s without traffic either way: an idle timeout on the way${which}. ${keep}.`;
 }
 
 /**
@@ -139,6 +153,7 @@ export function superviseConnection(
   const entry: Watched = { closedBy: undefined };
   watched.set(ws, entry);
   let lastInbound = openedAt;
+  let lastOutbound = openedAt;
   let alive = true;
   let messagesIn = 0;
   let messagesOut = 0;
@@ -156,6 +171,7 @@ export function superviseConnection(
   const send = ws.send;
   ws.send = function (this: SupervisedWebSocket, ...args: never[]) {
     messagesOut++;
+    lastOutbound = performance.now();
     return send.apply(this, args);
   } as SupervisedWebSocket['send'];
   const close = ws.close;
@@ -181,6 +197,7 @@ export function superviseConnection(
             return;
           }
           alive = false;
+          lastOutbound = performance.now();
           try {
             ws.ping();
           } catch {
@@ -194,6 +211,7 @@ export function superviseConnection(
     const now = performance.now();
     const closedBy = entry.closedBy ?? 'client';
     const idleMs = Math.round(now - lastInbound);
+    const quietMs = Math.round(now - Math.max(lastInbound, lastOutbound));
     const text = reason.length > 0 ? reason.toString('utf8') : undefined;
     reportConnection(
       {
@@ -207,7 +225,7 @@ export function superviseConnection(
         messagesOut,
         bytesIn: (raw.bytesRead ?? 0) - readAtOpen,
         bytesOut: (raw.bytesWritten ?? 0) - writtenAtOpen,
-        hint: code === 1006 && closedBy === 'client' ? idleHint(idleMs, heartbeatMs) : undefined,
+        hint: code === 1006 && closedBy === 'client' ? idleHint(quietMs, heartbeatMs) : undefined,
       },
       supervision.loggers,
     );

@@ -28,6 +28,7 @@ import { closestName, DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../opti
 import { type Arrival, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
+import { watchDescriptors } from './descriptors.js';
 import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
@@ -185,6 +186,7 @@ export function attachUpgradeDispatch(
     }
     if (options.settings.leave !== undefined) state.leave = compileLeave(options.settings.leave);
   }
+  watchServerDescriptors(server, state);
   // A framework plugin routes this server's upgrades (tagUpgrades): a second router would answer
   // the same sockets.
   if (state.listening || state.tagging) return;
@@ -211,6 +213,7 @@ export function tagUpgrades(
 ): void {
   watchIfTls(server, options.logger, options.framework);
   const state = stateOf(server);
+  watchServerDescriptors(server, state, options.logger);
   if (state.tagging) return;
   if (state.listening) {
     throw new Error(
@@ -223,6 +226,11 @@ export function tagUpgrades(
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
   });
+}
+
+/** The file-descriptor watcher (docs/design.md, "Resource limits"), logging where the server's records go. */
+function watchServerDescriptors(server: HttpServer, state: ServerState, plugin?: Logger): void {
+  watchDescriptors(server, () => state.settings.logger ?? plugin ?? loggersOf(state));
 }
 
 /** On an https server: the certificate self-check and `tlsClientError` records (once per logger). */

@@ -10,6 +10,7 @@ export {
   type ConnectionIdentity,
   closeCodeOf,
   closingBy,
+  IDLE_HINT_MIN_MS,
   idleHint,
   isProtocolError,
   type OpenWebSocket,
@@ -18,6 +19,17 @@ export {
   superviseConnection,
   watchErrors,
 } from './connection.js';
+export {
+  DESCRIPTORS_AVAILABLE_MESSAGE,
+  type DescriptorProbe,
+  isAcceptExhaustion,
+  type OpenFilesLimit,
+  OUT_OF_DESCRIPTORS_MESSAGE,
+  type OutOfDescriptorsRecord,
+  outOfDescriptorsHint,
+  parseOpenFilesLimit,
+  watchDescriptors,
+} from './descriptors.js';
 export {
   adoptUpgradeRequest,
   attachUpgradeDispatch,
