@@ -9,6 +9,8 @@ const app = await start({
 });
 console.log(`listening on http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
 
+// #region signals
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void app.close().then(() => process.exit(0)));
 }
+// #endregion signals
