@@ -12,6 +12,7 @@ import { checkOrigin, originHint, parseOrigin } from './origin.js';
 import { type HandshakeRequest, pathOf } from './request.js';
 import { type HttpResponse, renderRejection } from './response.js';
 import { selectSubprotocol } from './subprotocols.js';
+import { traceContextOf } from './trace-context.js';
 import { checkRequest, type Failure } from './validate.js';
 
 /** The handshake may go on: hand it to the WebSocket server with these settings. */
@@ -310,6 +311,7 @@ export class Gate<TRequest = unknown> {
   }
 
   #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
+    const trace = traceContextOf(handshake.headers);
     return {
       path: pathOf(handshake.url),
       route: handshake.route,
@@ -320,6 +322,8 @@ export class Gate<TRequest = unknown> {
       peerAddress: handshake.peerAddress,
       durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
       requestId: extras.requestId,
+      traceparent: trace?.traceparent,
+      tracestate: trace?.tracestate,
     };
   }
 

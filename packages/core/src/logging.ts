@@ -72,6 +72,13 @@ export interface HandshakeRecord {
   readonly extensions?: string | undefined;
   /** The framework's request id, where it has one. */
   readonly requestId?: string | undefined;
+  /**
+   * The request's W3C `traceparent`, when exactly one well-formed header arrived (validated by
+   * core: lower-case hex fields, no all-zero ids), for tracers such as `@wsgate/otel`.
+   */
+  readonly traceparent?: string | undefined;
+  /** The request's W3C `tracestate` (only with `traceparent`; dropped over 512 characters). */
+  readonly tracestate?: string | undefined;
   /** The error behind a server fault. */
   readonly err?: unknown;
 }
