@@ -6,6 +6,7 @@ import { type CatalogEntry, catalog, codeForStatus, type HandshakeErrorCode } fr
 import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
 import { HandshakeError, requestRejection } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
+import { parseHost } from './host.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
 import { checkOrigin, originHint, parseOrigin } from './origin.js';
@@ -312,7 +313,13 @@ export class Gate<TRequest = unknown> {
 
   #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
     const trace = traceContextOf(handshake.headers);
+    const hosts = handshake.headers.all('host');
     return {
+      method: handshake.method,
+      httpVersion: handshake.httpVersion,
+      scheme: handshake.site?.protocol ?? (handshake.secure ? 'https' : 'http'),
+      host:
+        handshake.site?.hostname ?? (hosts.length === 1 ? parseHost(hosts[0] as string)?.host : undefined),
       path: pathOf(handshake.url),
       route: handshake.route,
       framework: this.framework,

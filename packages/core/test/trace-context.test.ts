@@ -65,4 +65,13 @@ describe('the handshake record', () => {
     if (decision.kind === 'pass') throw new Error('unexpected pass');
     expect(gate.report(req, decision, { startedAt: performance.now() }).traceparent).toBeUndefined();
   });
+
+  it('carries the method, HTTP version, scheme and host name', async () => {
+    const gate = createGate({}, { framework: 'core' });
+    const req = request({ ...minimalHeaders, Host: 'Example.com:8080' });
+    const decision = await gate.decide(req, {});
+    if (decision.kind === 'pass') throw new Error('unexpected pass');
+    const record = gate.report(req, decision, { startedAt: performance.now() });
+    expect(record).toMatchObject({ method: 'GET', httpVersion: '1.1', scheme: 'http', host: 'example.com' });
+  });
 });
