@@ -55,7 +55,9 @@ export function createApp(logger: Logger, lifecycle?: Lifecycle, metrics?: Metri
   app.get('/health', (_req, res) => {
     res.send('ok');
   });
+  // #region metrics-route
   if (metrics) app.get('/metrics', (req, res) => metrics.exporter.getMetricsRequestHandler(req, res));
+  // #endregion metrics-route
 
   // #region endpoints
   app.get('/echo', websocket({ ...knobs, origins: '*', perMessageDeflate: true }, echo));
@@ -164,8 +166,8 @@ export interface RunningApp {
  * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
-  // #region https
   const metrics = options.lifecycle?.metrics ? startMetrics() : undefined;
+  // #region https
   const handler = createApp(options.logger, options.lifecycle, metrics);
   const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
   // #endregion https

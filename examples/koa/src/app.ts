@@ -170,8 +170,8 @@ export interface RunningApp {
  * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
-  // #region https
   const metrics = options.lifecycle?.metrics ? startMetrics() : undefined;
+  // #region https
   const handler = createApp(options.logger, options.lifecycle, metrics).callback();
   const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
   // #endregion https

@@ -94,6 +94,16 @@ for (const framework of ['express', 'koa', 'fastify'] as const) {
         headers: { traceparent: client.header },
       });
       if (outcome.kind !== 'open') throw new Error('not open');
+      // While the connection is open, the HTTP span of its upgrade request has not ended.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const httpEnded = telemetry.exporter
+        .getFinishedSpans()
+        .some(
+          (s) =>
+            s.spanContext().traceId === client.context.traceId &&
+            s.instrumentationScope.name.includes('instrumentation-http'),
+        );
+      expect(httpEnded).toBe(false);
       const closed = new Promise((resolve) => outcome.ws.once('close', resolve));
       outcome.ws.close(1000);
       await closed;
