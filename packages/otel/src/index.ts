@@ -9,22 +9,24 @@ import {
   type Attributes,
   type Context,
   context as contextApi,
+  createTraceState,
+  isSpanContextValid,
   type Meter,
   type MeterProvider,
   metrics,
   ROOT_CONTEXT,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
-  type TextMapGetter,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   CONNECTION_CHANNEL,
   type ConnectionRecord,
   HANDSHAKE_CHANNEL,
   type HandshakeRecord,
+  isValidTraceparent,
 } from '@wsgate/core';
 
 /** The instrumentation scope name every meter and tracer of this package is created with. */
@@ -176,30 +178,38 @@ function endpointOf(record: { readonly route?: string | undefined }): string {
   return record.route ?? UNMATCHED_ENDPOINT;
 }
 
-const propagator = new W3CTraceContextPropagator();
-
-const recordGetter: TextMapGetter<HandshakeRecord> = {
-  keys: (record) => ['traceparent', 'tracestate'].filter((key) => key in record),
-  get: (record, key) => {
-    if (key === 'traceparent') return record.traceparent;
-    if (key === 'tracestate') return record.tracestate;
-    return undefined;
-  },
-};
+/**
+ * The client's trace context as a remote parent, read from the record's `traceparent` and
+ * `tracestate` as the W3C Trace Context propagator reads the headers (core validated them; checked
+ * again here for a record published by someone else). Done with `@opentelemetry/api` alone, so
+ * that this package needs no SDK package whose `@opentelemetry/api` range could conflict with yours.
+ */
+export function remoteParentOf(record: {
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
+}): Context | undefined {
+  const header = record.traceparent;
+  if (header === undefined || !isValidTraceparent(header)) return undefined;
+  const spanContext: SpanContext = {
+    traceId: header.slice(3, 35),
+    spanId: header.slice(36, 52),
+    traceFlags: Number.parseInt(header.slice(53, 55), 16),
+    isRemote: true,
+    ...(record.tracestate === undefined ? {} : { traceState: createTraceState(record.tracestate) }),
+  };
+  return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : undefined;
+}
 
 /**
  * The parent of a handshake's span: the context active when core published the record — the
  * HTTP server span `@opentelemetry/instrumentation-http` made for the request, which already honours
- * the client's `traceparent` — else the client's `traceparent` (validated by core) read with the
- * W3C propagator, else none (a new trace).
+ * the client's `traceparent` — else the client's `traceparent` ({@link remoteParentOf}), else none
+ * (a new trace).
  */
 function parentOf(record: HandshakeRecord): { readonly parent: Context; readonly local: boolean } {
   const active = contextApi.active();
   if (trace.getSpanContext(active) !== undefined) return { parent: active, local: true };
-  if (record.traceparent !== undefined) {
-    return { parent: propagator.extract(ROOT_CONTEXT, record, recordGetter), local: false };
-  }
-  return { parent: ROOT_CONTEXT, local: false };
+  return { parent: remoteParentOf(record) ?? ROOT_CONTEXT, local: false };
 }
 
 /** Seconds from milliseconds. */

@@ -1,5 +1,6 @@
-import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { connectWs } from '@wsgate/conformance';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
@@ -9,6 +10,7 @@ import {
   instrumentWsgate,
   METRIC_NAMES as M,
   methodAttribute,
+  remoteParentOf,
   UNMATCHED_ENDPOINT,
   type WsgateInstrumentation,
 } from '../src/index.js';
@@ -48,6 +50,38 @@ describe('instrumentWsgate options', () => {
     const otel = instrumentWsgate();
     otel.stop();
     otel.stop();
+  });
+});
+
+describe('remoteParentOf', () => {
+  const propagator = new W3CTraceContextPropagator();
+  const viaPropagator = (headers: Record<string, string>) =>
+    trace.getSpanContext(
+      propagator.extract(ROOT_CONTEXT, headers, { get: (h, k) => h[k], keys: Object.keys }),
+    );
+
+  it.each([
+    { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
+      tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+    },
+    { traceparent: '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later' },
+  ])('reads what the W3C propagator reads from %o', (headers) => {
+    const ours = trace.getSpanContext(remoteParentOf(headers) ?? ROOT_CONTEXT);
+    const theirs = viaPropagator(headers);
+    expect({ ...ours, traceState: ours?.traceState?.serialize() }).toEqual({
+      ...theirs,
+      traceState: theirs?.traceState?.serialize(),
+    });
+  });
+
+  it('has no parent for a missing or malformed traceparent', () => {
+    expect(remoteParentOf({})).toBeUndefined();
+    expect(
+      remoteParentOf({ traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }),
+    ).toBeUndefined();
+    expect(remoteParentOf({ traceparent: 'garbage' })).toBeUndefined();
   });
 });
 
