@@ -18,6 +18,11 @@ export interface RawCase {
   /** Start from no headers at all (a plain GET). */
   readonly bare?: boolean;
   readonly body?: string;
+  /**
+   * Why Node itself answers this request (same status, no problem document, no record) when it
+   * is the first request of a fresh server, before any handler runs.
+   */
+  readonly nodeAnswersOnRequestPath?: string;
   readonly expect: {
     readonly status: number;
     /** The `code` in the problem document (JSON responses). */
@@ -175,6 +180,8 @@ export const rawCases: readonly RawCase[] = [
     name: 'no Host → 400 HOST_MISSING',
     path: '/echo',
     headers: { Host: null },
+    nodeAnswersOnRequestPath:
+      'Node’s http server answers an HTTP/1.1 request without Host itself (its requireHostHeader option) before any handler runs: a bare 400, nothing logged',
     expect: { status: 400, code: 'HOST_MISSING', headers: { connection: 'close' } },
   },
   {

@@ -31,5 +31,5 @@ export {
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';
-export { runConformanceSuite } from './suite.js';
+export { runConformanceSuite, type SuiteOptions } from './suite.js';
 export { selfSignedCertificate, type TestCertificate } from './tls.js';

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { BuildApp, ConformanceApp } from './fixture.js';
-import { runConformanceSuite } from './suite.js';
+import { runConformanceSuite, type SuiteOptions } from './suite.js';
 
 /** A framework major under test. */
 export interface FrameworkMajor<M> {
@@ -35,13 +35,14 @@ export function runConformanceSuiteOn<M>(
   framework: string,
   majors: ReadonlyArray<FrameworkMajor<M>>,
   build: (module: M) => BuildApp,
+  options: SuiteOptions = {},
 ): void {
   for (const { name, major, module, version } of majors) {
     describe(name, () => {
       it(`loads ${name} (${version})`, () => {
         expect(version.split('.')[0]).toBe(String(major));
       });
-      runConformanceSuite(framework, build(module));
+      runConformanceSuite(framework, build(module), options);
     });
   }
 }

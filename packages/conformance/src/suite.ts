@@ -41,13 +41,72 @@ async function waitFor(
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** How an adapter runs the suite. */
+export interface SuiteOptions {
+  /**
+   * Whether upgrades can arrive on the request path (the first request of a fresh server, which
+   * has no `'upgrade'` listener yet): `true`, or the reason they cannot on this framework (the
+   * raw cases then run on the `'upgrade'` path only).
+   * @default true
+   */
+  readonly requestArrival?: true | string;
+}
+
+/**
+ * Sends one raw case and checks the response and its log record (written after `sentAt`).
+ * Returns the record.
+ */
+async function checkRawCase(
+  framework: string,
+  port: number,
+  logs: LogCapture,
+  testCase: RawCase,
+): Promise<LogRecord> {
+  const host = `127.0.0.1:${port}`;
+  const sentAt = logs.records.length;
+  const response = await sendRaw(port, buildRequest({ ...testCase, host }));
+  const { expect: want } = testCase;
+  expect(response.status, response.body).toBe(want.status);
+  if (want.code !== undefined) {
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = JSON.parse(response.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ code: want.code, status: want.status });
+    expect(typeof problem.title).toBe('string');
+  }
+  for (const [name, value] of Object.entries(want.headers ?? {})) {
+    if (value === null) expect(response.headers[name], name).toBeUndefined();
+    else if (typeof value === 'string') expect(response.headers[name], name).toBe(value);
+    else expect(response.headers[name], name).toMatch(value);
+  }
+  for (const text of want.bodyIncludes ?? []) expect(response.body).toContain(text);
+  for (const text of want.bodyExcludes ?? []) expect(response.body).not.toContain(text);
+
+  const record = await logs.find(
+    (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.path === pathOf(testCase.path),
+  );
+  expect(record).toMatchObject({
+    framework,
+    outcome: want.status === 101 ? 'accepted' : 'rejected',
+    status: want.status,
+    msg: want.status === 101 ? 'websocket handshake accepted' : 'websocket handshake rejected',
+    level: want.level ?? 30,
+    ...(want.code !== undefined ? { code: want.code } : {}),
+    ...want.log,
+  });
+  expect(typeof record.durationMs).toBe('number');
+  expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
+  return record;
+}
+
 /**
  * Registers the conformance suite for one adapter.
  *
  * @param framework - The `framework` value the adapter logs.
  * @param build - Builds and starts the fixture app on the framework.
+ * @param options - What the framework allows (see {@link SuiteOptions}).
  */
-export function runConformanceSuite(framework: string, build: BuildApp): void {
+export function runConformanceSuite(framework: string, build: BuildApp, options: SuiteOptions = {}): void {
+  options = { requestArrival: true, ...options };
   describe(`conformance: ${framework}`, () => {
     const logs = new LogCapture();
     const slowHook = new Latch();
@@ -97,40 +156,44 @@ export function runConformanceSuite(framework: string, build: BuildApp): void {
       expect(await response.text()).toBe('ok');
     });
 
-    describe('raw requests', () => {
+    describe('raw requests, on a server already running (upgrades arrive on Node’s "upgrade" event)', () => {
       it.each(rawCases.map((c) => [c.name, c] as const))('%s', async (_name, testCase: RawCase) => {
-        const sentAt = logs.records.length;
-        const response = await sendRaw(port, buildRequest({ ...testCase, host }));
-        const { expect: want } = testCase;
-        expect(response.status, response.body).toBe(want.status);
-        if (want.code !== undefined) {
-          expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-          const problem = JSON.parse(response.body) as Record<string, unknown>;
-          expect(problem).toMatchObject({ code: want.code, status: want.status });
-          expect(typeof problem.title).toBe('string');
-        }
-        for (const [name, value] of Object.entries(want.headers ?? {})) {
-          if (value === null) expect(response.headers[name], name).toBeUndefined();
-          else if (typeof value === 'string') expect(response.headers[name], name).toBe(value);
-          else expect(response.headers[name], name).toMatch(value);
-        }
-        for (const text of want.bodyIncludes ?? []) expect(response.body).toContain(text);
-        for (const text of want.bodyExcludes ?? []) expect(response.body).not.toContain(text);
+        await checkRawCase(framework, port, logs, testCase);
+      });
+    });
 
-        const record = await logs.find(
-          (r) => logs.records.indexOf(r as LogRecord) >= sentAt && r.path === pathOf(testCase.path),
-        );
-        expect(record).toMatchObject({
-          framework,
-          outcome: want.status === 101 ? 'accepted' : 'rejected',
-          status: want.status,
-          msg: want.status === 101 ? 'websocket handshake accepted' : 'websocket handshake rejected',
-          level: want.level ?? 30,
-          ...(want.code !== undefined ? { code: want.code } : {}),
-          ...want.log,
+    describe('raw requests, each the first request of a fresh server (arrival "request")', () => {
+      if (options.requestArrival !== true) {
+        it.skip(`not on ${framework}: ${options.requestArrival}`, () => {});
+        return;
+      }
+      it.each(rawCases.map((c) => [c.name, c] as const))('%s', async (_name, testCase: RawCase) => {
+        // Before its first request a server has no 'upgrade' listener: Node hands even a complete
+        // handshake to the request path. The client must not be able to tell.
+        const fresh = new LogCapture();
+        const freshApp = await build({
+          endpoints: fixtureEndpoints(new Latch()),
+          logger: fresh.logger,
+          authenticate,
         });
-        expect(typeof record.durationMs).toBe('number');
-        expect(record.remoteAddress).toMatch(/127\.0\.0\.1/);
+        try {
+          const address = freshApp.server.address();
+          if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+          if (testCase.nodeAnswersOnRequestPath) {
+            // Node answers before the framework sees the request (the reason is in the case).
+            const response = await sendRaw(
+              address.port,
+              buildRequest({ ...testCase, host: `127.0.0.1:${address.port}` }),
+            );
+            expect(response.status).toBe(testCase.expect.status);
+            expect(response.closed).toBe(true);
+            return;
+          }
+          const record = await checkRawCase(framework, address.port, fresh, testCase);
+          expect(record.arrival).toBe('request');
+        } finally {
+          await freshApp.close();
+        }
       });
     });
 

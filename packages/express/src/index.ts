@@ -11,6 +11,7 @@
 import type { Server } from 'node:http';
 import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   type CloseOptions,
   checkWsSettings,
@@ -121,6 +122,7 @@ export function websocket<TContext = undefined>(
       endpoint: handle,
       request: req,
       req,
+      response: res,
       framework: frameworkOf(req),
       server: wss,
       respond: (response: HttpResponse) =>
@@ -148,12 +150,14 @@ export function websocket<TContext = undefined>(
  */
 export function wsgate(settings: DispatchSettings = {}): RequestHandler {
   const servers = new WeakSet<Server>();
-  return (req, _res, next) => {
+  return (req, res, next) => {
     const server = serverOf(req);
     if (server && !servers.has(server)) {
       servers.add(server);
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
+    // The first request of a fresh server arrives here even when it is a handshake.
+    if (server) adoptUpgradeRequest(server, req, res);
     const connection = upgradeConnectionOf(req);
     if (connection) connection.framework = frameworkOf(req as Request);
     next();

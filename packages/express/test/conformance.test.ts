@@ -1,11 +1,13 @@
 import { type BuildApp, listening, PRIVATE_PATH, runConformanceSuiteOn } from '@wsgate/conformance';
-import { websocket } from '../src/index.js';
+import { websocket, wsgate } from '../src/index.js';
 import { majors } from './majors.js';
 
 const buildOn =
   (express: (typeof majors)[number]['module']): BuildApp =>
   async (fixture) => {
     const app = express();
+    // The recommended setup: wsgate owns every upgrade from the server's first request on.
+    app.use(wsgate({ logger: fixture.logger }));
     app.get('/health', (_req, res) => {
       res.send('ok');
     });

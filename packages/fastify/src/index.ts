@@ -18,14 +18,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket';
-import {
-  createGate,
-  type Gate,
-  HandshakeError,
-  pathOf,
-  requiredHeadersFor,
-  type WsGateOptions,
-} from '@wsgate/core';
+import { createGate, type Gate, pathOf, type WsGateOptions } from '@wsgate/core';
 import {
   type CloseOptions,
   checkWsSettings,
@@ -36,6 +29,8 @@ import {
   endpointHandle,
   type FrameworkRequest,
   isProtocolError,
+  missingRequiredHeaders,
+  notFoundError,
   type ReservedWsOption,
   readRequest,
   registerEndpoint,
@@ -226,8 +221,8 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
       reply.code(response.status).headers({ ...response.headers, Connection: 'close' });
       return done(null, response.body);
     }
-    for (const [name, value] of Object.entries(requiredHeadersFor(reply.statusCode))) {
-      if (name !== 'Connection' && !reply.hasHeader(name)) reply.header(name, value);
+    for (const [name, value] of missingRequiredHeaders(reply.statusCode, (name) => reply.hasHeader(name))) {
+      reply.header(name, value);
     }
     done(null, payload);
   });
@@ -249,11 +244,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
 
   const notFoundDecisions = new WeakMap<UpgradeConnection, ReturnType<Gate<unknown>['reject']>>();
   function notFound(request: FastifyRequest, connection: UpgradeConnection) {
-    const path = pathOf(request.url);
-    const error =
-      request.method === 'GET'
-        ? new HandshakeError('ENDPOINT_NOT_FOUND', { detail: `no WebSocket endpoint serves ${path}` })
-        : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${request.method}` });
+    const error = notFoundError(request.method, request.url);
     const decision = defaultGate.reject(error);
     notFoundDecisions.set(connection, decision);
     return decision;

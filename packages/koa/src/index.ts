@@ -12,6 +12,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createGate, type Gate, type HttpResponse, type WsGateOptions } from '@wsgate/core';
 import {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   type CloseOptions,
   checkWsSettings,
@@ -169,6 +170,10 @@ export function websocket<TContext, StateT, ContextT>(
       endpoint: handle,
       request: ctx,
       req: ctx.req,
+      response: ctx.res,
+      // Koa's respond ends the (detached) response after the middleware that runs after
+      // `await next()`, so that access loggers (koa-logger) see its 'finish'.
+      frameworkEndsResponse: true,
       framework: frameworkOf(ctx as ParameterizedContext<unknown, unknown>, path),
       server: wss,
       respond: (response: HttpResponse) => {
@@ -184,11 +189,13 @@ export function websocket<TContext, StateT, ContextT>(
     });
     if (passed) return void (await next());
     if (responded) return;
-    // The socket was answered or handed to ws directly: Koa must not write a response after it.
-    // Middleware that reads ctx.status after `await next()` (access loggers) sees what was sent.
-    ctx.respond = false;
+    // The socket was answered or handed to ws directly. On the upgrade path the response is
+    // detached from it: Koa's respond ends it, writing nothing, and middleware that reads
+    // ctx.status after `await next()` sees what was sent. On the request path the socket is ws's:
+    // Koa must not write a response on it.
+    if (!upgradeConnectionOf(ctx.req)) ctx.respond = false;
     const sent = ctx.res.statusCode;
-    if (sent === 101 || sent >= 400) ctx.status = sent;
+    if (!ctx.headerSent && (sent === 101 || sent >= 400)) ctx.status = sent;
   };
   return Object.assign(middleware, { wss, gate }, handle) as WebSocketEndpoint<StateT, ContextT>;
 }
@@ -215,6 +222,8 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       servers.add(server);
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
+    // The first request of a fresh server arrives here even when it is a handshake.
+    if (server) adoptUpgradeRequest(server, ctx.req, ctx.res);
     const connection = upgradeConnectionOf(ctx.req);
     if (connection) connection.framework = frameworkOf(ctx);
     await next();

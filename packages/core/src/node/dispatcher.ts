@@ -16,21 +16,28 @@
  * `'upgrade'` listener took synchronously (wrote to, ended or destroyed its socket) is left to it;
  * every other upgrade request is wsgate's. No timers.
  */
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { HandshakeError } from '../errors.js';
 import { createGate, type Gate, type RejectDecision } from '../gate.js';
+import { parseList } from '../headers.js';
 import type { Logger } from '../logging.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
-import { pathOf } from '../request.js';
+import { type Arrival, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
 import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
 import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
-import { UpgradeResponse } from './upgrade-response.js';
+import { notFoundError } from './unclaimed.js';
+import {
+  adoptResponse,
+  completeDetached,
+  UpgradeResponse,
+  type UpgradeResponseOwner,
+} from './upgrade-response.js';
 
 const kUpgrade = Symbol.for('@wsgate/core.upgrade');
 const EMPTY = Buffer.alloc(0);
@@ -43,6 +50,12 @@ export interface UpgradeConnection {
   readonly startedAt: number;
   /** Set by the endpoint that takes the request; from then on only it writes to the socket. */
   claimed: boolean;
+  /**
+   * Which event delivered the request: `'request'` for one adopted on the normal request path
+   * (the first request of a fresh server).
+   * @default 'upgrade'
+   */
+  readonly arrival?: Arrival | undefined;
   /** What the framework resolved for the request (client address, host), once an adapter knows. */
   framework?: FrameworkRequest | undefined;
   /** The request's own logger (Fastify's `request.log`), once an adapter knows it. */
@@ -54,6 +67,11 @@ export interface UpgradeConnection {
    * rejection's), so that access loggers reading `res.statusCode` log it.
    */
   readonly settled?: ((status: number) => void) | undefined;
+  /**
+   * Set by an adapter whose framework ends the response itself after its pipeline (Koa's
+   * respond): {@link settled} then only records the status (see `completeDetached`).
+   */
+  frameworkEnds?: boolean | undefined;
 }
 
 /** Which upgrade requests belong to another `'upgrade'` listener: exact paths, or a predicate. */
@@ -102,8 +120,11 @@ interface Dispatched {
   deadline?: NodeJS.Timeout;
 }
 
-/** A request core's own dispatcher delivered, with the response core made for it. */
-type CoreDispatched = Dispatched & { readonly response: UpgradeResponse };
+/**
+ * A request core's own dispatcher delivered, with the response core made for it — or, for an
+ * upgrade-shaped request on the normal request path, Node's own response it adopted.
+ */
+type CoreDispatched = Dispatched & { readonly response: ServerResponse; readonly adopted: boolean };
 
 const servers = new WeakMap<HttpServer, ServerState>();
 
@@ -290,39 +311,127 @@ function dispatch(
     refuseWhileDraining(state, req, socket, head);
     return;
   }
-  const connection: UpgradeConnection = {
-    socket,
-    head,
-    startedAt: performance.now(),
-    claimed: false,
-    // The request target as received: frameworks rewrite `req.url` below a mount path.
-    framework: { url: req.url },
-    settled: (status) => {
-      dispatched.response.statusCode = status;
-    },
-  };
-  const tagged = req as Tagged;
+  const connection = newConnection(req, socket, head, 'upgrade', () => dispatched);
   let response: UpgradeResponse;
   try {
-    response = new UpgradeResponse(req, socket as Socket, {
-      get claimed() {
-        return connection.claimed;
-      },
-      notFound: () => renderNotFound(state, req, dispatched),
-    });
+    response = new UpgradeResponse(
+      req,
+      socket as Socket,
+      ownerOf(state, req, connection, () => dispatched),
+    );
   } catch {
     // Another listener already gave the socket a response of its own (ERR_HTTP_SOCKET_ASSIGNED):
     // it is that listener's request.
     return;
   }
-  const dispatched: CoreDispatched = { connection, response };
-  tagged[kUpgrade] = dispatched;
+  const dispatched: CoreDispatched = { connection, response, adopted: false };
+  watchUnclaimed(state, req, dispatched);
+  if (server.listenerCount('request') === 0) {
+    connection.claimed = true;
+    release(dispatched);
+    const missing = gateOf(state).reject(
+      new HandshakeError('UPGRADE_LISTENER_MISSING', {
+        detail: 'the server has no request handler to route the upgrade',
+      }),
+    );
+    answer(state, req, dispatched, missing);
+    return;
+  }
+  server.emit('request', req, response);
+}
+
+/**
+ * For app-level middleware on the normal request path (an adapter's `wsgate()`): a request Node
+ * would have delivered to `'upgrade'` had the server had a listener — the first request of a
+ * fresh server — is handled as the dispatcher handles an upgrade, on Node's own response: the
+ * framework's 404 becomes `ENDPOINT_NOT_FOUND`, what middleware writes gets its mandatory headers
+ * and `Connection: close`, every outcome is logged once, and an endpoint claims it as it claims a
+ * dispatched upgrade. The arrival is invisible to the client. Returns whether it adopted `req`.
+ */
+export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, res: ServerResponse): boolean {
+  const state = servers.get(server);
+  if (!state || state.tagging || (req as Tagged)[kUpgrade] || res.headersSent) return false;
+  if (!upgradeShaped(req) || state.leave?.(req) || state.draining) return false;
+  const socket = req.socket;
+  // A request pipelined behind one still being written has no socket on its response yet.
+  if (!(socket instanceof Socket) || socket.destroyed || res.socket !== socket) return false;
+  const connection = newConnection(req, socket, EMPTY, 'request', () => dispatched);
+  adoptResponse(
+    res,
+    ownerOf(state, req, connection, () => dispatched),
+  );
+  const dispatched: CoreDispatched = { connection, response: res, adopted: true };
+  watchUnclaimed(state, req, dispatched);
+  return true;
+}
+
+/** What makes Node emit `'upgrade'` for a request: an `Upgrade` header and the `upgrade` token in `Connection`. */
+function upgradeShaped(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined || upgrade.trim() === '') return false;
+  return parseList([req.headers.connection ?? '']).some((token) => token.toLowerCase() === 'upgrade');
+}
+
+function newConnection(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  arrival: Arrival,
+  dispatched: () => CoreDispatched,
+): UpgradeConnection {
+  const connection: UpgradeConnection = {
+    socket,
+    head,
+    arrival,
+    startedAt: performance.now(),
+    claimed: false,
+    // The request target as received: frameworks rewrite `req.url` below a mount path.
+    framework: { url: req.url },
+    settled: (status) =>
+      settleResponse(dispatched(), status, connection.frameworkEnds ? 'by-framework' : 'now'),
+  };
+  return connection;
+}
+
+function ownerOf(
+  state: ServerState,
+  req: IncomingMessage,
+  connection: UpgradeConnection,
+  dispatched: () => CoreDispatched,
+): UpgradeResponseOwner {
+  return {
+    get claimed() {
+      return connection.claimed;
+    },
+    notFound: () => renderNotFound(state, req, dispatched()),
+  };
+}
+
+/**
+ * Tells the framework's response what the socket got. Core's own response completes (see
+ * `completeDetached`); Node's adopted response only stores the status — its `'finish'` would make
+ * Node's server reuse or close the socket ws now owns.
+ */
+function settleResponse(dispatched: CoreDispatched, status: number, ending: 'now' | 'by-framework'): void {
+  const { response } = dispatched;
+  if (!dispatched.adopted) completeDetached(response, status, ending);
+  else if (!response.headersSent) response.writeHead(status);
+}
+
+/**
+ * Watches a request until someone answers it: its response finishing unclaimed is logged, a
+ * client that leaves first is logged, a deadline answers it.
+ */
+function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): void {
+  const { connection, response } = dispatched;
+  const { socket } = connection;
+  (req as Tagged)[kUpgrade] = dispatched;
   response.once('finish', () => settleUnclaimed(state, req, dispatched));
   // The server's sockets are half-open: a client that leaves shows as 'end', not 'close'.
   dispatched.onEnd = () => {
     if (connection.claimed || response.writableFinished) return;
     connection.claimed = true;
-    response.detachSocket(socket as Socket);
+    if (response.socket === socket) response.detachSocket(socket as Socket);
     socket.destroy();
     const gone = new HandshakeError('CLIENT_DISCONNECTED', {
       detail: 'the client closed the connection before the application answered; nothing was sent',
@@ -348,18 +457,6 @@ function dispatch(
     } else answer(state, req, dispatched, late);
   }, timeoutMs);
   dispatched.deadline.unref();
-  if (server.listenerCount('request') === 0) {
-    connection.claimed = true;
-    release(dispatched);
-    const missing = gateOf(state).reject(
-      new HandshakeError('UPGRADE_LISTENER_MISSING', {
-        detail: 'the server has no request handler to route the upgrade',
-      }),
-    );
-    answer(state, req, dispatched, missing);
-    return;
-  }
-  server.emit('request', req, response);
 }
 
 /**
@@ -378,7 +475,8 @@ export function claimUpgrade(req: IncomingMessage): UpgradeConnection | undefine
 /** Lets go of what the dispatcher attached to the socket once someone answered. */
 function release(dispatched: Dispatched): void {
   const { socket } = dispatched.connection;
-  dispatched.response?.detachSocket(socket as Socket);
+  // Node's own server detaches a response it finished (an adopted one).
+  if (dispatched.response?.socket === socket) dispatched.response.detachSocket(socket as Socket);
   if (dispatched.onEnd) socket.off('end', dispatched.onEnd);
   if (dispatched.deadline) clearTimeout(dispatched.deadline);
 }
@@ -392,17 +490,12 @@ function gateOf(state: ServerState): Gate<never> {
 const fallbackGate = createGate<never>({}, { framework: 'core' });
 
 function handshakeOf(req: IncomingMessage, dispatched: Dispatched) {
-  return readRequest(req, 'upgrade', dispatched.connection.framework);
+  return readRequest(req, dispatched.connection.arrival ?? 'upgrade', dispatched.connection.framework);
 }
 
 function renderNotFound(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): HttpResponse {
   const handshake = handshakeOf(req, dispatched);
-  const error =
-    handshake.method === 'GET'
-      ? new HandshakeError('ENDPOINT_NOT_FOUND', {
-          detail: `no WebSocket endpoint serves ${pathOf(handshake.url)}`,
-        })
-      : new HandshakeError('METHOD_NOT_ALLOWED', { detail: `the method is ${handshake.method}` });
+  const error = notFoundError(handshake.method, handshake.url);
   const gate = gateOf(state);
   dispatched.notFound = gate.reject(error);
   return gate.render(dispatched.notFound, handshake, state.settings.production);
@@ -453,6 +546,8 @@ function answer(
   const gate = gateOf(state);
   const handshake = handshakeOf(req, dispatched);
   writeRawResponse(dispatched.connection.socket, gate.render(decision, handshake, state.settings.production));
+  // The framework's middleware has not finished (a deadline) or never ran: end its response now.
+  if (dispatched.response) settleResponse(dispatched as CoreDispatched, decision.error.status, 'now');
   gate.report(handshake, decision, extrasOf(state, dispatched.connection));
 }
 

@@ -3,7 +3,7 @@
  * then answer on the raw socket (a dispatched upgrade) or through the framework (the normal
  * request path), hand an accepted one to ws, or pass a request that is not a handshake on.
  */
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../errors.js';
@@ -13,6 +13,7 @@ import { type HandshakeRequest, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { type SupervisedWebSocket, superviseConnection, watchErrors } from './connection.js';
 import {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   claimUpgrade,
   EMPTY_HEAD,
@@ -133,9 +134,25 @@ export interface SettleHandshake<TRequest, TSocket extends SupervisedWebSocket> 
    * upgrades itself (`@fastify/websocket`). Without it, core's dispatcher is installed on the
    * request's server and provides it.
    */
-  readonly upgrade?: Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled'> | undefined;
+  readonly upgrade?:
+    | Pick<UpgradeConnection, 'socket' | 'head' | 'startedAt' | 'settled' | 'arrival'>
+    | undefined;
   /** The endpoint's handle, registered with the request's server for a drain. */
   readonly endpoint?: EndpointHandle<unknown> | undefined;
+  /**
+   * Whether the framework ends the response itself once its pipeline is done (Koa's respond,
+   * after the middleware that runs after `await next()`); otherwise core ends the framework's
+   * response of a claimed upgrade when the socket got its answer.
+   * @default false
+   */
+  readonly frameworkEndsResponse?: boolean | undefined;
+  /**
+   * The framework's Node response. A complete handshake that arrived on the normal request path
+   * (the server had no `'upgrade'` listener yet) is then answered on its socket as a dispatched
+   * one is, and the response gets the status the socket got (`res.writeHead`, which writes
+   * nothing), so that access loggers and Koa's `ctx.status` see it.
+   */
+  readonly response?: ServerResponse | undefined;
 }
 
 /**
@@ -153,13 +170,23 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   // Core routes upgrades itself unless a framework plugin does (@fastify/websocket, tagUpgrades).
   const ownsUpgrade = args.upgrade === undefined && !(server && upgradesTagged(server));
   if (server) {
-    if (ownsUpgrade) attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
-    else if (args.endpoint) registerEndpoint(server, args.endpoint);
+    if (ownsUpgrade) {
+      attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
+      // A complete handshake on the request path (the server had no 'upgrade' listener yet) is
+      // answered on its socket exactly as a dispatched one.
+      if (args.response) adoptUpgradeRequest(server, req, args.response);
+    } else if (args.endpoint) registerEndpoint(server, args.endpoint);
   }
-  const connection = args.upgrade ?? claimUpgrade(req);
+  const claimed = args.upgrade === undefined ? claimUpgrade(req) : undefined;
+  if (claimed && args.frameworkEndsResponse) claimed.frameworkEnds = true;
+  const connection = args.upgrade ?? claimed;
   const logger = args.logger ?? (server ? serverLoggerFor(gate as Gate<never>, server) : undefined);
   const startedAt = connection?.startedAt ?? performance.now();
-  const handshake = readRequest(req, connection ? 'upgrade' : 'request', args.framework);
+  const handshake = readRequest(
+    req,
+    connection ? (connection.arrival ?? 'upgrade') : 'request',
+    args.framework,
+  );
   const decision = await gate.decide(handshake, args.request);
   if (decision.kind === 'pass') {
     args.pass();
@@ -167,7 +194,11 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   }
   // One object literal rather than `{ ...common, socket }`: Node 20's V8 builds an object spread
   // followed by more properties on a slow path, about 6 µs a handshake (packages/bench).
-  const complete = (socket: Duplex, head?: Buffer) =>
+  const complete = (
+    socket: Duplex,
+    head: Buffer | undefined,
+    settled: ((status: number) => void) | undefined,
+  ) =>
     completeUpgrade({
       gate,
       req,
@@ -180,16 +211,17 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
       requestId: args.requestId,
       logger,
       onOpen: args.onOpen,
-      settled: connection?.settled,
+      settled,
     });
   if (connection) {
-    complete(connection.socket, connection.head);
+    complete(connection.socket, connection.head, connection.settled);
     return;
   }
   if (decision.kind === 'accept') {
     const socket = req.socket;
     if (ownsUpgrade && socket instanceof Socket) {
-      complete(socket);
+      // Not adopted (pipelined behind a response still being written): taken over as is.
+      complete(socket, undefined, undefined);
       return;
     }
     decision.release();

@@ -19,6 +19,7 @@ export {
   watchErrors,
 } from './connection.js';
 export {
+  adoptUpgradeRequest,
   attachUpgradeDispatch,
   claimUpgrade,
   type DispatchSettings,
@@ -48,6 +49,7 @@ export {
 } from './handshake.js';
 export { type FrameworkRequest, readRequest } from './request.js';
 export { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
+export { missingRequiredHeaders, notFoundError } from './unclaimed.js';
 export { UpgradeResponse, type UpgradeResponseOwner } from './upgrade-response.js';
 export {
   checkWsSettings,

@@ -13,8 +13,8 @@
  */
 import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { requiredHeadersFor } from '../catalog.js';
 import type { HttpResponse } from '../response.js';
+import { missingRequiredHeaders } from './unclaimed.js';
 
 /** What the response asks of its owner. */
 export interface UpgradeResponseOwner {
@@ -44,13 +44,51 @@ export class UpgradeResponse extends ServerResponse {
   }
 }
 
-const base = ServerResponse.prototype as unknown as {
+/**
+ * Gives Node's own response of an upgrade-shaped request on the normal request path (the first
+ * request of a fresh server) what an {@link UpgradeResponse} has: the same overrides, and the
+ * socket closed after it.
+ */
+export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner): void {
+  res.shouldKeepAlive = false;
+  defineOverrides(res, owner);
+}
+
+/** Responses whose answer went out on the raw socket: their real `end` emits `'finish'`. */
+const completing = new WeakSet<ServerResponse>();
+
+/**
+ * Brings a claimed (detached) upgrade response to the state of what its socket got — the 101 ws
+ * wrote, or core's rejection — so that middleware sees the handshake end as it sees any request
+ * end: `statusCode` is set, and once `res.end()` runs (through the wrappers middleware installed:
+ * express-session saves the session there) the response emits `'finish'` then `'close'`, as Node's
+ * own responses do (access loggers write their line on `'finish'`). Nothing reaches the socket.
+ *
+ * @param ending - `'now'`: the response is ended here (`writeHead` then `end`: Express, whose
+ *   pipeline ends with the endpoint); `'by-framework'`: the framework ends it once its own
+ *   pipeline is done (Koa's respond, after middleware that runs after `await next()` — koa-session
+ *   may still set its cookie header then).
+ */
+export function completeDetached(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
+  if (res.writableEnded || completing.has(res)) return;
+  completing.add(res);
+  if (res.headersSent) return;
+  res.statusCode = status;
+  if (ending === 'by-framework') return;
+  res.writeHead(status);
+  res.end();
+}
+
+interface BaseMethods {
   writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse;
   write(this: ServerResponse, ...args: unknown[]): boolean;
   end(this: ServerResponse, ...args: unknown[]): ServerResponse;
-};
+}
 
 function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void {
+  // What the overrides call: the class's methods, or the wrappers middleware that ran before
+  // wsgate installed (an adopted response: morgan's on-headers, say).
+  const base = { writeHead: res.writeHead, write: res.write, end: res.end } as unknown as BaseMethods;
   /** Set once the framework's 404 is being replaced: what is sent instead. */
   let replacement: HttpResponse | undefined;
   /** A 404 sent without an explicit `writeHead` (Express's finalhandler, Koa): replace it too. */
@@ -71,11 +109,9 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
           'Content-Length': length,
         });
       }
-      for (const [name, value] of Object.entries(requiredHeadersFor(statusCode))) {
-        // The raw path always closes; Node writes `Connection: close` itself.
-        if (name !== 'Connection' && !this.hasHeader(name) && !hasHeaderIn(rest, name))
-          this.setHeader(name, value);
-      }
+      // The raw path always closes; Node writes `Connection: close` itself.
+      const has = (name: string) => this.hasHeader(name) || hasHeaderIn(rest, name);
+      for (const [name, value] of missingRequiredHeaders(statusCode, has)) this.setHeader(name, value);
       return base.writeHead.call(this, statusCode, ...rest);
     },
     write(this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
@@ -85,6 +121,13 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
       return true;
     },
     end(this: ServerResponse, ...args: unknown[]) {
+      if (completing.has(this)) {
+        // Detached: nothing reaches the socket, so Node would never emit these itself.
+        const result = base.end.call(this, ...args);
+        this.emit('finish');
+        process.nextTick(() => this.emit('close'));
+        return result;
+      }
       replaceImplicit404();
       if (!replacement) return base.end.call(this, ...args);
       const callback = args.findLast((arg) => typeof arg === 'function');
