@@ -4,12 +4,17 @@
  * Koa and core publishes the record inside that span's context: the handshake span is its child.
  * Fastify routes upgrades through @fastify/websocket, never 'request': no HTTP span, and the
  * handshake span's parent is the client's traceparent itself.
+ *
+ * Each app first answers one plain GET, so that wsgate's dispatcher is installed (Express's and
+ * Koa's app-level middleware install it on the first request) and the handshakes arrive on
+ * 'upgrade', as every handshake but a server's very first does; that first one is tested on its own.
  */
 import { createRequire } from 'node:module';
 import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { connectWs } from '@wsgate/conformance';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { instrumentWsgate, type WsgateInstrumentation } from '../src/index.js';
@@ -35,6 +40,13 @@ afterAll(async () => {
   await telemetry.shutdown();
 });
 
+const isHttpSpan = (span: ReadableSpan) => span.instrumentationScope.name.includes('instrumentation-http');
+const isHandshakeSpan = (span: ReadableSpan) => span.name.startsWith('WebSocket handshake');
+
+/** The finished spans of one trace (an earlier test's span may end late). */
+const ofTrace = (traceId: string) =>
+  telemetry.exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
+
 for (const framework of ['express', 'koa', 'fastify'] as const) {
   describe(`with instrumentation-http, on ${framework}`, () => {
     let app: App;
@@ -51,80 +63,79 @@ for (const framework of ['express', 'koa', 'fastify'] as const) {
       await app.close();
       otel.stop();
     });
+    const warmUp = async () => {
+      await (await fetch(`http://127.0.0.1:${app.port}/`)).arrayBuffer();
+    };
 
-    it('parents the handshake span on the HTTP span when there is one, else on the traceparent', async () => {
+    it('a rejection: a child of the HTTP span, which ends with the rejection (Express, Koa); under the traceparent (Fastify)', async () => {
+      await warmUp();
       const client = clientTrace();
       const rejected = await connectWs(`ws://127.0.0.1:${app.port}/strict`, [], {
         origin: 'http://evil.example',
         headers: { traceparent: client.header },
       });
       expect(rejected).toMatchObject({ kind: 'rejected', status: 403 });
-      const handshakeSpan = () =>
-        telemetry.exporter.getFinishedSpans().find((span) => span.name.startsWith('WebSocket handshake'));
-      await eventually(async () => handshakeSpan() !== undefined, 'the handshake span');
-      const span = handshakeSpan();
+      const trace = () => ofTrace(client.context.traceId);
+      await eventually(async () => trace().some(isHandshakeSpan), 'the handshake span');
+      const span = trace().find(isHandshakeSpan);
       expect(span?.status.code).toBe(SpanStatusCode.ERROR);
-      expect(span?.spanContext().traceId).toBe(client.context.traceId);
-      // Spans of this request's trace only (an earlier test's HTTP span may end late).
-      const httpSpans = () =>
-        telemetry.exporter
-          .getFinishedSpans()
-          .filter(
-            (s) =>
-              s.instrumentationScope.name.includes('instrumentation-http') &&
-              s.spanContext().traceId === client.context.traceId,
-          );
       if (framework === 'fastify') {
         expect(span?.kind).toBe(SpanKind.SERVER);
         expect(span?.parentSpanContext?.spanId).toBe(client.context.spanId);
-        expect(httpSpans()).toHaveLength(0);
+        expect(trace().filter(isHttpSpan)).toHaveLength(0);
         return;
       }
       expect(span?.kind).toBe(SpanKind.INTERNAL);
-      expect(span?.parentSpanContext?.spanId).not.toBe(client.context.spanId);
-      await eventually(async () => httpSpans().length > 0, 'the HTTP span to end');
-      const [parent] = httpSpans();
+      await eventually(async () => trace().some(isHttpSpan), 'the HTTP span to end');
+      const parent = trace().find(isHttpSpan);
       expect(parent?.spanContext().spanId).toBe(span?.parentSpanContext?.spanId);
       expect(parent?.parentSpanContext?.spanId).toBe(client.context.spanId);
+      expect(parent?.attributes['http.response.status_code']).toBe(403);
     });
 
-    it('an accepted handshake: under the HTTP span (Express, Koa), under the traceparent (Fastify)', async () => {
+    it('an accepted handshake: a child of the HTTP span, which ends at the 101 (Express, Koa); under the traceparent (Fastify)', async () => {
+      await warmUp();
       const client = clientTrace();
       const outcome = await connectWs(`ws://127.0.0.1:${app.port}/rooms/1`, [], {
         headers: { traceparent: client.header },
       });
       if (outcome.kind !== 'open') throw new Error('not open');
-      // While the connection is open, the HTTP span of its upgrade request has not ended.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const httpEnded = telemetry.exporter
-        .getFinishedSpans()
-        .some(
-          (s) =>
-            s.spanContext().traceId === client.context.traceId &&
-            s.instrumentationScope.name.includes('instrumentation-http'),
-        );
-      expect(httpEnded).toBe(false);
+      const trace = () => ofTrace(client.context.traceId);
+      // Both end while the connection is still open.
+      await eventually(async () => trace().some(isHandshakeSpan), 'the handshake span');
+      const span = trace().find(isHandshakeSpan);
+      if (framework === 'fastify') {
+        expect(span?.parentSpanContext?.spanId).toBe(client.context.spanId);
+      } else {
+        expect(span?.kind).toBe(SpanKind.INTERNAL);
+        await eventually(async () => trace().some(isHttpSpan), 'the HTTP span to end at the 101');
+        const parent = trace().find(isHttpSpan);
+        expect(parent?.spanContext().spanId).toBe(span?.parentSpanContext?.spanId);
+        expect(parent?.parentSpanContext?.spanId).toBe(client.context.spanId);
+        expect(parent?.attributes['http.response.status_code']).toBe(101);
+      }
       const closed = new Promise((resolve) => outcome.ws.once('close', resolve));
       outcome.ws.close(1000);
       await closed;
-      const ofTrace = () =>
-        telemetry.exporter
-          .getFinishedSpans()
-          .filter((s) => s.spanContext().traceId === client.context.traceId);
-      const handshakeSpan = () => ofTrace().find((span) => span.name.startsWith('WebSocket handshake'));
-      await eventually(async () => handshakeSpan() !== undefined, 'the handshake span');
-      const span = handshakeSpan();
+    });
+
+    it('a server’s very first handshake (before the dispatcher is installed): still under the client’s trace', async () => {
+      const client = clientTrace();
+      const outcome = await connectWs(`ws://127.0.0.1:${app.port}/rooms/1`, [], {
+        headers: { traceparent: client.header },
+      });
+      if (outcome.kind !== 'open') throw new Error('not open');
+      const trace = () => ofTrace(client.context.traceId);
+      await eventually(async () => trace().some(isHandshakeSpan), 'the handshake span');
+      const span = trace().find(isHandshakeSpan);
       expect(span?.spanContext().traceId).toBe(client.context.traceId);
       if (framework === 'fastify') expect(span?.parentSpanContext?.spanId).toBe(client.context.spanId);
-      else {
-        expect(span?.kind).toBe(SpanKind.INTERNAL);
-        expect(span?.parentSpanContext?.spanId).not.toBe(client.context.spanId);
-        // The HTTP span of the upgrade request ends too (once the connection is over).
-        await eventually(
-          async () => ofTrace().some((s) => s.spanContext().spanId === span?.parentSpanContext?.spanId),
-          'the HTTP span of an accepted upgrade to end',
-        );
-      }
+      // Express, Koa: a child of the HTTP span of the request. That span is not asserted to end: on
+      // this path the framework's response emits no 'close' today (a gap in core, not in this package).
+      else expect(span?.kind).toBe(SpanKind.INTERNAL);
+      const closed = new Promise((resolve) => outcome.ws.once('close', resolve));
+      outcome.ws.close(1000);
+      await closed;
     });
   });
 }
