@@ -53,6 +53,42 @@ describe('instrumentWsgate options', () => {
   });
 });
 
+describe('a broken provider', () => {
+  it('never breaks a handshake or a connection', async () => {
+    const boom = () => {
+      throw new Error('exporter down');
+    };
+    const instrument = { add: boom, record: boom };
+    const otel = instrumentWsgate({
+      meterProvider: {
+        getMeter: () => ({
+          createCounter: () => instrument,
+          createHistogram: () => instrument,
+          createUpDownCounter: () => instrument,
+        }),
+      } as never,
+      tracerProvider: { getTracer: () => ({ startSpan: boom }) } as never,
+    });
+    const app = await APPS.express();
+    try {
+      const outcome = await connectWs(`ws://127.0.0.1:${app.port}/rooms/1`);
+      if (outcome.kind !== 'open') throw new Error('not open');
+      outcome.ws.send('hi');
+      expect(await outcome.next()).toBe('hi');
+      await closeWs(outcome.ws, 1000);
+      expect(
+        await connectWs(`ws://127.0.0.1:${app.port}/strict`, [], { origin: 'http://evil.example' }),
+      ).toMatchObject({
+        kind: 'rejected',
+        status: 403,
+      });
+    } finally {
+      otel.stop();
+      await app.close();
+    }
+  });
+});
+
 describe('remoteParentOf', () => {
   const propagator = new W3CTraceContextPropagator();
   const viaPropagator = (headers: Record<string, string>) =>
