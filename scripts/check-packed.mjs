@@ -8,7 +8,8 @@
 //    project in os.tmpdir(), outside the workspace: plain `npm install` of the tarballs (no
 //    --legacy-peer-deps; an ERESOLVE or EBADENGINE warning fails the check), `npm ls` clean, the
 //    TypeScript one typechecks and compiles, then each runs one accepted and one rejected
-//    handshake with the real `ws` client on port 0 — on every supported Node line.
+//    handshake with the real `ws` client on port 0, @wsgate/otel instrumenting them (with its peer
+//    @opentelemetry/api) — on every supported Node line.
 //
 // npm runs on the oldest supported Node line (so `engines` is checked as a user on it would see
 // it) with `--prefer-offline`: reruns install from npm's cache.
@@ -169,6 +170,8 @@ function projectFiles(row, kind, tarballs) {
     [adapter]: `file:${tarballs.get(adapter)}`,
     // @wsgate/core is not on the registry yet at this version: its tarball stands in for it.
     '@wsgate/core': `file:${tarballs.get('@wsgate/core')}`,
+    '@wsgate/otel': `file:${tarballs.get('@wsgate/otel')}`,
+    '@opentelemetry/api': '^1.9.0',
     ...row.deps,
     ws: '^8.18.0',
   };

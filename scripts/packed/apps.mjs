@@ -2,7 +2,9 @@
 // strict TypeScript, with an ESM (`import`) or CommonJS (`require`) head. Every project starts its
 // app on port 0, opens one accepted handshake (subprotocol negotiated, text echoed as text) and
 // one rejected one (a foreign Origin: 403 ORIGIN_NOT_ALLOWED) with the real `ws` client, then
-// closes the server and prints one line that the check compares.
+// closes the server and prints one line that the check compares. Every app also runs with
+// @wsgate/otel on (the global providers of @opentelemetry/api, installed as its peer at the newest
+// version in range), stopped at the end.
 
 /** The line a project prints when both handshakes went as expected. */
 export const EXPECTED_OUTPUT = 'accepted chat.v2 text "hi" | rejected 403 ORIGIN_NOT_ALLOWED';
@@ -91,7 +93,12 @@ const CLIENT = `const address = server.address();
  */
 export function appSource(framework, kind) {
   const { modules, start } = FRAMEWORKS[framework];
-  const all = [['{ once }', 'node:events'], ...modules, ['WebSocket', 'ws']];
+  const all = [
+    ['{ once }', 'node:events'],
+    ...modules,
+    ['{ instrumentWsgate }', '@wsgate/otel'],
+    ['WebSocket', 'ws'],
+  ];
   const head = all
     .map(([binding, from]) =>
       kind === 'cjs' ? `const ${binding} = require('${from}');` : `import ${binding} from '${from}';`,
@@ -100,8 +107,10 @@ export function appSource(framework, kind) {
   return `${head}
 
 async function main() {
+  const otel = instrumentWsgate();
   ${start}
   ${CLIENT}
+  otel.stop();
 }
 
 main().catch((error) => {

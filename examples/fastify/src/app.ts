@@ -4,7 +4,10 @@
  */
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { websocket, wsgate } from '@wsgate/fastify';
+import { instrumentWsgate } from '@wsgate/otel';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -43,7 +46,12 @@ async function requireUser(request: FastifyRequest, reply: FastifyReply): Promis
 // #endregion auth
 
 /** Builds the reference app; Fastify's `request.log` (on `logger`) gets one record per handshake. */
-export async function createApp(logger: Logger, https?: StartOptions['https'], lifecycle?: Lifecycle) {
+export async function createApp(
+  logger: Logger,
+  https?: StartOptions['https'],
+  lifecycle?: Lifecycle,
+  metrics?: Metrics,
+) {
   // #region https
   const serverFactory: FastifyServerFactory | undefined = https
     ? (handler) => createHttpsServer(https, handler)
@@ -60,6 +68,13 @@ export async function createApp(logger: Logger, https?: StartOptions['https'], l
   app.decorateRequest('user', null);
 
   app.get('/health', async () => 'ok');
+  if (metrics) {
+    app.get('/metrics', (request, reply) => {
+      // The exporter writes the response itself.
+      reply.hijack();
+      metrics.exporter.getMetricsRequestHandler(request.raw, reply.raw);
+    });
+  }
 
   // #region endpoints
   // websocket(options, handler) declares a route as in the Express and Koa adapters; a plain
@@ -108,6 +123,8 @@ export interface Lifecycle {
   readonly maxConnectionsPerClient?: number | undefined;
   /** How long open connections get to close on shutdown before they are terminated. */
   readonly drainMs?: number | undefined;
+  /** Serve Prometheus metrics at `GET /metrics` (`METRICS=1`). */
+  readonly metrics?: boolean | undefined;
 }
 
 /** Reads the lifecycle knobs from the environment (unset or empty: the defaults). */
@@ -118,14 +135,42 @@ export function lifecycleFromEnv(env: NodeJS.ProcessEnv): Lifecycle {
     maxConnections: number('MAX_CONNECTIONS'),
     maxConnectionsPerClient: number('MAX_CONNECTIONS_PER_CLIENT'),
     drainMs: number('DRAIN_MS'),
+    metrics: env.METRICS === '1',
   };
 }
 
 /** The endpoint options the knobs set (only those given). */
 function endpointKnobs(lifecycle: Lifecycle = {}) {
-  const { drainMs: _, ...knobs } = lifecycle;
+  const { drainMs: _, metrics: __, ...knobs } = lifecycle;
   return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }
+
+// #region metrics
+/** Prometheus text at `GET /metrics` (METRICS=1): @wsgate/otel on an OpenTelemetry meter provider. */
+export interface Metrics {
+  /** The exporter `/metrics` answers with (it starts no server of its own). */
+  readonly exporter: PrometheusExporter;
+  /** Stops recording and shuts the meter provider down. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts recording wsgate's metrics for a Prometheus scrape. The channels are process-wide: every
+ * wsgate endpoint in the process is counted.
+ */
+export function startMetrics(): Metrics {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [exporter] });
+  const otel = instrumentWsgate({ meterProvider });
+  return {
+    exporter,
+    stop: async () => {
+      otel.stop();
+      await meterProvider.shutdown();
+    },
+  };
+}
+// #endregion metrics
 
 /** A running reference app. */
 export interface RunningApp {
@@ -138,9 +183,16 @@ export interface RunningApp {
  * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
-  const app = await createApp(options.logger, options.https, options.lifecycle);
+  const metrics = options.lifecycle?.metrics ? startMetrics() : undefined;
+  const app = await createApp(options.logger, options.https, options.lifecycle, metrics);
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
-  return { server: app.server, close: () => app.close() };
+  return {
+    server: app.server,
+    close: async () => {
+      await app.close();
+      await metrics?.stop();
+    },
+  };
 }
 
 /** A preClose that drains with a deadline, then closes ws's server. */

@@ -6,7 +6,10 @@ import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import https from 'node:https';
 import Router from '@koa/router';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { drain, websocket, wsgate } from '@wsgate/koa';
+import { instrumentWsgate } from '@wsgate/otel';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -38,7 +41,7 @@ async function requireUser(ctx: Context, next: Next): Promise<void> {
 // #endregion auth
 
 /** Builds the reference app; `logger` receives one record per handshake. */
-export function createApp(logger: Logger, lifecycle?: Lifecycle): Koa {
+export function createApp(logger: Logger, lifecycle?: Lifecycle, metrics?: Metrics): Koa {
   const knobs = endpointKnobs(lifecycle);
   const app = new Koa();
   const router = new Router();
@@ -50,6 +53,13 @@ export function createApp(logger: Logger, lifecycle?: Lifecycle): Koa {
   router.get('/health', (ctx) => {
     ctx.body = 'ok';
   });
+  if (metrics) {
+    router.get('/metrics', (ctx) => {
+      // The exporter writes the response itself.
+      ctx.respond = false;
+      metrics.exporter.getMetricsRequestHandler(ctx.req, ctx.res);
+    });
+  }
 
   // #region endpoints
   app.use(websocket('/echo', { ...knobs, origins: '*', perMessageDeflate: true }, echo));
@@ -100,6 +110,8 @@ export interface Lifecycle {
   readonly maxConnectionsPerClient?: number | undefined;
   /** How long open connections get to close on shutdown before they are terminated. */
   readonly drainMs?: number | undefined;
+  /** Serve Prometheus metrics at `GET /metrics` (`METRICS=1`). */
+  readonly metrics?: boolean | undefined;
 }
 
 /** Reads the lifecycle knobs from the environment (unset or empty: the defaults). */
@@ -110,14 +122,42 @@ export function lifecycleFromEnv(env: NodeJS.ProcessEnv): Lifecycle {
     maxConnections: number('MAX_CONNECTIONS'),
     maxConnectionsPerClient: number('MAX_CONNECTIONS_PER_CLIENT'),
     drainMs: number('DRAIN_MS'),
+    metrics: env.METRICS === '1',
   };
 }
 
 /** The endpoint options the knobs set (only those given). */
 function endpointKnobs(lifecycle: Lifecycle = {}) {
-  const { drainMs: _, ...knobs } = lifecycle;
+  const { drainMs: _, metrics: __, ...knobs } = lifecycle;
   return Object.fromEntries(Object.entries(knobs).filter(([, value]) => value !== undefined));
 }
+
+// #region metrics
+/** Prometheus text at `GET /metrics` (METRICS=1): @wsgate/otel on an OpenTelemetry meter provider. */
+export interface Metrics {
+  /** The exporter `/metrics` answers with (it starts no server of its own). */
+  readonly exporter: PrometheusExporter;
+  /** Stops recording and shuts the meter provider down. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts recording wsgate's metrics for a Prometheus scrape. The channels are process-wide: every
+ * wsgate endpoint in the process is counted.
+ */
+export function startMetrics(): Metrics {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [exporter] });
+  const otel = instrumentWsgate({ meterProvider });
+  return {
+    exporter,
+    stop: async () => {
+      otel.stop();
+      await meterProvider.shutdown();
+    },
+  };
+}
+// #endregion metrics
 
 /** A running reference app. */
 export interface RunningApp {
@@ -130,8 +170,9 @@ export interface RunningApp {
  * certificate. The server script, the example's test and the end-to-end tests all start it this way.
  */
 export async function start(options: StartOptions): Promise<RunningApp> {
+  const metrics = options.lifecycle?.metrics ? startMetrics() : undefined;
   // #region https
-  const handler = createApp(options.logger, options.lifecycle).callback();
+  const handler = createApp(options.logger, options.lifecycle, metrics).callback();
   const server = options.https ? https.createServer(options.https, handler) : http.createServer(handler);
   // #endregion https
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
@@ -146,6 +187,7 @@ export async function start(options: StartOptions): Promise<RunningApp> {
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      await metrics?.stop();
     },
   };
 }

@@ -107,11 +107,51 @@ function label(variant) {
   return v.role.startsWith('wsgate') ? `**${v.label}**` : v.label;
 }
 
-/** The wsgate configurations compared with the native choices: logging off, then on (pino to a file). */
+/**
+ * The wsgate configurations compared with the native choices: logging off, then on (pino to a
+ * file), then @wsgate/otel on (metrics and spans on the real OpenTelemetry SDK, no logger).
+ */
 export const CONFIGURATIONS = [
   { role: 'wsgate', title: 'logging off' },
   { role: 'wsgate-logged', title: 'logging on' },
+  { role: 'wsgate-otel', title: 'otel on' },
 ];
+
+/**
+ * What @wsgate/otel costs: per framework and handshake scenario, handshakes/s and server CPU per
+ * handshake with the instrumentation on ÷ the same adapter with it off (both without a logger).
+ */
+export function renderOtelOverhead(summary) {
+  const rows = [];
+  for (const scenario of Object.keys(HANDSHAKES)) {
+    const keyOf = (v) => `${scenario}|${v}`;
+    for (const framework of FRAMEWORKS) {
+      const off = summary.handshakes.get(keyOf(variantOf(framework, 'wsgate')));
+      const on = summary.handshakes.get(keyOf(variantOf(framework, 'wsgate-otel')));
+      if (!off || !on) continue;
+      rows.push([
+        HANDSHAKES[scenario].title,
+        framework,
+        fmt.int(off.perSecond),
+        fmt.int(on.perSecond),
+        showRatio(ratio(on.perSecond, off.perSecond), true, false),
+        showRatio(ratio(on.cpuMicrosPer, off.cpuMicrosPer), false, false),
+      ]);
+    }
+  }
+  if (rows.length === 0) return '';
+  return table(
+    [
+      'scenario',
+      'framework',
+      'handshakes/s, otel off',
+      'handshakes/s, otel on',
+      'handshakes/s on ÷ off',
+      'CPU per handshake on ÷ off',
+    ],
+    rows,
+  );
+}
 
 /** Variants in display order: floor, then per framework wsgate (logging off, on) and native. */
 function ordered(present) {

@@ -25,7 +25,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pinLoadGenerator } from './harness.mjs';
-import { renderCore, renderDetails, renderHeadline, renderReadmeRatios, summarize } from './report.mjs';
+import {
+  renderCore,
+  renderDetails,
+  renderHeadline,
+  renderOtelOverhead,
+  renderReadmeRatios,
+  summarize,
+} from './report.mjs';
 import { DEFAULT_PLAN, runSuite } from './suite.mjs';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -149,7 +156,19 @@ accepted handshakes/s ≥ 0.95× with logging on, server CPU per malformed-hands
 key, bad version) ≤ 1.0×.
 
 ${renderHeadline(summary)}
+${
+  renderOtelOverhead(summary)
+    ? `
+## @wsgate/otel overhead
 
+The same adapter with \`instrumentWsgate()\` on (the \`+ otel\` rows: metrics on the real
+OpenTelemetry SDK's meter provider with a pulled reader, and a span per handshake batched to an
+exporter that drops them) ÷ with it off, both without a logger:
+
+${renderOtelOverhead(summary)}
+`
+    : ''
+}
 ## How it is measured
 
 For each scenario and round, every server starts fresh in its own process
@@ -192,7 +211,7 @@ ${notes ? `\n${notes}\n` : ''}${problems ? `\n## Problems seen in this run\n\n${
 `;
 
 const out = env.BENCH_OUT ?? fileURLToPath(new URL('docs/benchmarks.md', ROOT));
-let shown = `${renderHeadline(summary)}\n\n${renderDetails(summary)}\n`;
+let shown = `${renderHeadline(summary)}\n\n${renderOtelOverhead(summary)}\n\n${renderDetails(summary)}\n`;
 if (out !== '-') {
   writeFileSync(out, markdown);
   const formatted = [out];

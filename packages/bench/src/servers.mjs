@@ -69,6 +69,39 @@ export async function fileLogger() {
   };
 }
 
+/**
+ * @wsgate/otel on the real OpenTelemetry SDK, as a production app runs it: a meter provider whose
+ * reader is pulled (a Prometheus scrape; nothing pulls during the bench, the aggregation still runs
+ * on every handshake) and a tracer provider batching every span to an exporter that drops them.
+ * The channels are process-wide and each variant runs in its own server process.
+ */
+export async function instrumentOtel() {
+  const { instrumentWsgate } = await import('@wsgate/otel');
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  class PulledReader extends MetricReader {
+    async onShutdown() {}
+    async onForceFlush() {}
+  }
+  const meterProvider = new MeterProvider({ readers: [new PulledReader()] });
+  const dropping = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] });
+  const otel = instrumentWsgate({ meterProvider, tracerProvider });
+  return async () => {
+    otel.stop();
+    await Promise.all([meterProvider.shutdown(), tracerProvider.shutdown()]);
+  };
+}
+
+/** Runs `close`, then stops the instrumentation when there is one. */
+function alsoStop(close, stopOtel) {
+  if (!stopOtel) return close;
+  return async () => {
+    await close();
+    await stopOtel();
+  };
+}
+
 /** The floor: a plain `http` server and `ws`'s `handleUpgrade`, nothing else. */
 async function startFloor(host) {
   const http = await import('node:http');
@@ -97,7 +130,8 @@ async function startFloor(host) {
 }
 
 /** @wsgate/express, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
-async function startExpressWsgate(host, logged = false) {
+async function startExpressWsgate(host, logged = false, otel = false) {
+  const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: express } = await import('express');
   const { websocket, wsgate } = await import('@wsgate/express');
   const app = express();
@@ -106,7 +140,7 @@ async function startExpressWsgate(host, logged = false) {
   app.get(CHAT_PATH, websocket(CHAT_OPTIONS, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
-  return { port: server.address().port, close: closer(server), logFile: log?.file };
+  return { port: server.address().port, close: alsoStop(closer(server), stopOtel), logFile: log?.file };
 }
 
 /**
@@ -131,7 +165,8 @@ async function startExpressWs(host) {
 }
 
 /** @wsgate/koa, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
-async function startKoaWsgate(host, logged = false) {
+async function startKoaWsgate(host, logged = false, otel = false) {
+  const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: Koa } = await import('koa');
   const { websocket, wsgate } = await import('@wsgate/koa');
   const app = new Koa();
@@ -140,7 +175,7 @@ async function startKoaWsgate(host, logged = false) {
   app.use(websocket(CHAT_PATH, CHAT_OPTIONS, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
-  return { port: server.address().port, close: closer(server), logFile: log?.file };
+  return { port: server.address().port, close: alsoStop(closer(server), stopOtel), logFile: log?.file };
 }
 
 /** koa-easy-ws: its middleware adds `ctx.ws()` to upgrade requests; the route checks the origin. */
@@ -167,7 +202,8 @@ async function startKoaEasyWs(host) {
  * With `logged`, the plugin's `logger` option: wsgate's records only. (`Fastify({ logger })` would
  * also log Fastify's own two lines per request, which the baseline, with no logger, does not pay.)
  */
-async function startFastifyWsgate(host, logged = false) {
+async function startFastifyWsgate(host, logged = false, otel = false) {
+  const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: Fastify } = await import('fastify');
   const { default: wsgate } = await import('@wsgate/fastify');
   const app = Fastify({ logger: false });
@@ -175,7 +211,11 @@ async function startFastifyWsgate(host, logged = false) {
   await app.register(wsgate, log ? { logger: log.logger } : {});
   app.get(CHAT_PATH, { websocket: true, config: { wsgate: CHAT_OPTIONS } }, (socket) => echo(socket));
   await app.listen({ port: 0, host });
-  return { port: app.server.address().port, close: () => app.close(), logFile: log?.file };
+  return {
+    port: app.server.address().port,
+    close: alsoStop(() => app.close(), stopOtel),
+    logFile: log?.file,
+  };
 }
 
 /** Plain @fastify/websocket: a `preValidation` hook checks the origin before the 101. */
@@ -200,7 +240,8 @@ async function startFastifyWebsocket(host) {
 
 /**
  * Every server variant. `role` is `wsgate` (no logger), `wsgate-logged` (the reference
- * configuration: a pino logger writing every handshake's record to a file), `native` (the library
+ * configuration: a pino logger writing every handshake's record to a file), `wsgate-otel` (no
+ * logger, @wsgate/otel recording metrics and spans on the real SDK), `native` (the library
  * users would pick instead on that framework; they log nothing) or `floor` (bare ws, shared by all
  * frameworks).
  */
@@ -218,6 +259,12 @@ export const VARIANTS = {
     label: '@wsgate/express + pino',
     start: (host) => startExpressWsgate(host, true),
   },
+  'express-wsgate-otel': {
+    framework: 'express',
+    role: 'wsgate-otel',
+    label: '@wsgate/express + otel',
+    start: (host) => startExpressWsgate(host, false, true),
+  },
   'express-native': { framework: 'express', role: 'native', label: 'express-ws', start: startExpressWs },
   'koa-wsgate': { framework: 'koa', role: 'wsgate', label: '@wsgate/koa', start: startKoaWsgate },
   'koa-wsgate-pino': {
@@ -225,6 +272,12 @@ export const VARIANTS = {
     role: 'wsgate-logged',
     label: '@wsgate/koa + pino',
     start: (host) => startKoaWsgate(host, true),
+  },
+  'koa-wsgate-otel': {
+    framework: 'koa',
+    role: 'wsgate-otel',
+    label: '@wsgate/koa + otel',
+    start: (host) => startKoaWsgate(host, false, true),
   },
   'koa-native': { framework: 'koa', role: 'native', label: 'koa-easy-ws', start: startKoaEasyWs },
   'fastify-wsgate': {
@@ -238,6 +291,12 @@ export const VARIANTS = {
     role: 'wsgate-logged',
     label: '@wsgate/fastify + pino',
     start: (host) => startFastifyWsgate(host, true),
+  },
+  'fastify-wsgate-otel': {
+    framework: 'fastify',
+    role: 'wsgate-otel',
+    label: '@wsgate/fastify + otel',
+    start: (host) => startFastifyWsgate(host, false, true),
   },
   'fastify-native': {
     framework: 'fastify',

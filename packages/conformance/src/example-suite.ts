@@ -15,6 +15,8 @@ export interface ExampleLifecycle {
   readonly maxConnections?: number;
   readonly maxConnectionsPerClient?: number;
   readonly drainMs?: number;
+  /** `METRICS=1`: Prometheus text at `GET /metrics`. */
+  readonly metrics?: boolean;
 }
 
 /** Starts an example app with the given logger and knobs; resolves with its listening server. */
@@ -47,6 +49,83 @@ export function runExampleSuite(framework: string, start: StartExample): void {
     afterAll(() => running?.close());
 
     describe('lifecycle knobs (MAX_CONNECTIONS, DRAIN_MS, … in its server script)', () => {
+      // First in the file: the diagnostics channels are process-wide, so no connection of another
+      // test may end while this one counts.
+      it('METRICS=1: GET /metrics is Prometheus text whose counts match the handshakes sent', async () => {
+        const app = await start(new LogCapture().logger, { metrics: true });
+        try {
+          const address = app.server.address();
+          if (address === null || typeof address === 'string') throw new Error('not listening');
+          const base = `127.0.0.1:${address.port}`;
+          for (let i = 0; i < 3; i++) {
+            const outcome = await connectWs(`ws://${base}/echo`);
+            if (outcome.kind !== 'open') throw new Error('/echo did not open');
+            await new Promise((resolve) => {
+              outcome.ws.once('close', resolve);
+              outcome.ws.close(1000);
+            });
+          }
+          const kept = await connectWs(`ws://${base}/echo`);
+          if (kept.kind !== 'open') throw new Error('/echo did not open');
+          expect(
+            await connectWs(`ws://${base}/chat`, ['chat.v1'], { origin: 'http://evil.example' }),
+          ).toMatchObject({ kind: 'rejected', status: 403 });
+          for (let i = 0; i < 2; i++)
+            expect(await connectWs(`ws://${base}/private`)).toMatchObject({ kind: 'rejected', status: 401 });
+          expect(await connectWs(`ws://${base}/nowhere/42`)).toMatchObject({ kind: 'rejected', status: 404 });
+
+          const scrape = async () => {
+            const response = await fetch(`http://${base}/metrics`);
+            expect(response.status).toBe(200);
+            return response.text();
+          };
+          let text = await scrape();
+          const echoClosed = {
+            wsgate_endpoint: '/echo',
+            wsgate_closed_by: 'client',
+            wsgate_close_code: '1000',
+          };
+          for (
+            let tries = 0;
+            promSum(text, 'wsgate_connections_closed_total', echoClosed) < 3 && tries < 100;
+            tries++
+          ) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            text = await scrape();
+          }
+          const accepted = {
+            wsgate_outcome: 'accepted',
+            wsgate_framework: framework,
+            wsgate_endpoint: '/echo',
+          };
+          expect(promSum(text, 'wsgate_handshakes_total', accepted), text).toBe(4);
+          expect(
+            promSum(text, 'wsgate_handshakes_total', {
+              wsgate_code: 'ORIGIN_NOT_ALLOWED',
+              wsgate_endpoint: '/chat',
+            }),
+          ).toBe(1);
+          expect(promSum(text, 'wsgate_handshakes_total', { wsgate_code: 'AUTHENTICATION_REQUIRED' })).toBe(
+            2,
+          );
+          expect(
+            promSum(text, 'wsgate_handshakes_total', {
+              wsgate_code: 'ENDPOINT_NOT_FOUND',
+              wsgate_endpoint: 'unmatched',
+            }),
+          ).toBe(1);
+          expect(promSum(text, 'wsgate_handshakes_total', {})).toBe(8);
+          expect(promSum(text, 'wsgate_handshake_duration_count', {})).toBe(8);
+          expect(promSum(text, 'wsgate_connections_closed_total', echoClosed)).toBe(3);
+          expect(promSum(text, 'wsgate_connection_duration_count', echoClosed)).toBe(3);
+          expect(promSum(text, 'wsgate_connections_open', { wsgate_endpoint: '/echo' })).toBe(1);
+          expect(text).not.toContain('/nowhere/42');
+          kept.ws.terminate();
+        } finally {
+          await app.close();
+        }
+      });
+
       it('MAX_CONNECTIONS=1: a second connection gets 503; closing the app drains with 1001', async () => {
         const knobLogs = new LogCapture();
         const app = await start(knobLogs.logger, { maxConnections: 1, drainMs: 2_000 });
@@ -186,4 +265,26 @@ export function runExampleSuite(framework: string, start: StartExample): void {
       expect(JSON.parse(response.body)).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
     });
   });
+}
+
+/**
+ * The sum of the samples of `name` in Prometheus text whose labels include `labels` (this suite's
+ * own scrape: a plain line split is enough).
+ */
+function promSum(text: string, name: string, labels: Readonly<Record<string, string>>): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const close = line.lastIndexOf('}');
+    const labelText = close === -1 ? '' : line.slice(name.length + 1, close);
+    const value = Number(
+      line
+        .slice(close === -1 ? name.length : close + 1)
+        .trim()
+        .split(' ')[0],
+    );
+    if (Object.entries(labels).every(([key, wanted]) => labelText.includes(`${key}="${wanted}"`)))
+      total += value;
+  }
+  return total;
 }

@@ -6,12 +6,14 @@ import { type CatalogEntry, catalog, codeForStatus, type HandshakeErrorCode } fr
 import { type Diagnosis, diagnose, type Finding } from './diagnosis.js';
 import { HandshakeError, requestRejection } from './errors.js';
 import { formatExtensions, negotiateExtensions } from './extensions.js';
+import { parseHost } from './host.js';
 import { type HandshakeRecord, type Logger, reportHandshake } from './logging.js';
 import { type HandshakeInfo, type ResolvedOptions, resolveOptions, type WsGateOptions } from './options.js';
 import { checkOrigin, originHint, parseOrigin } from './origin.js';
 import { type HandshakeRequest, pathOf } from './request.js';
 import { type HttpResponse, renderRejection } from './response.js';
 import { selectSubprotocol } from './subprotocols.js';
+import { traceContextOf } from './trace-context.js';
 import { checkRequest, type Failure } from './validate.js';
 
 /** The handshake may go on: hand it to the WebSocket server with these settings. */
@@ -334,7 +336,14 @@ export class Gate<TRequest = unknown> {
   }
 
   #recordBase(handshake: HandshakeRequest, origin: string | undefined, extras: ReportExtras) {
+    const trace = traceContextOf(handshake.headers);
+    const hosts = handshake.headers.all('host');
     return {
+      method: handshake.method,
+      httpVersion: handshake.httpVersion,
+      scheme: handshake.site?.protocol ?? (handshake.secure ? 'https' : 'http'),
+      host:
+        handshake.site?.hostname ?? (hosts.length === 1 ? parseHost(hosts[0] as string)?.host : undefined),
       path: pathOf(handshake.url),
       route: handshake.route,
       framework: this.framework,
@@ -344,6 +353,8 @@ export class Gate<TRequest = unknown> {
       peerAddress: handshake.peerAddress,
       durationMs: Math.round((performance.now() - extras.startedAt) * 1000) / 1000,
       requestId: extras.requestId,
+      traceparent: trace?.traceparent,
+      tracestate: trace?.tracestate,
     };
   }
 

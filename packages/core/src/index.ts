@@ -112,4 +112,10 @@ export {
   type WatchTlsOptions,
   watchTlsServer,
 } from './tls.js';
+export {
+  isValidTraceparent,
+  MAX_TRACESTATE_LENGTH,
+  type TraceContextHeaders,
+  traceContextOf,
+} from './trace-context.js';
 export { checkRequest, hasWebSocketSigns } from './validate.js';

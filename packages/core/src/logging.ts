@@ -33,6 +33,14 @@ export interface HandshakeRecord {
   readonly status: number;
   /** The rejection code; absent when accepted. */
   readonly code?: string | undefined;
+  /** The request method as received (`GET`; another one is rejected `METHOD_NOT_ALLOWED`). */
+  readonly method?: string | undefined;
+  /** The request's HTTP version (`1.1`). */
+  readonly httpVersion?: string | undefined;
+  /** `http` or `https`, as the framework resolved it (its trust-proxy setting applied), else the connection's. */
+  readonly scheme?: string | undefined;
+  /** The host name the request was addressed to (the framework's, else a well-formed `Host`), lower-case, no port. */
+  readonly host?: string | undefined;
   /** The request path (no query string: it may carry tickets). */
   readonly path: string;
   /**
@@ -72,6 +80,13 @@ export interface HandshakeRecord {
   readonly extensions?: string | undefined;
   /** The framework's request id, where it has one. */
   readonly requestId?: string | undefined;
+  /**
+   * The request's W3C `traceparent`, when exactly one well-formed header arrived (validated by
+   * core: lower-case hex fields, no all-zero ids), for tracers such as `@wsgate/otel`.
+   */
+  readonly traceparent?: string | undefined;
+  /** The request's W3C `tracestate` (only with `traceparent`; dropped over 512 characters). */
+  readonly tracestate?: string | undefined;
   /** The error behind a server fault. */
   readonly err?: unknown;
 }
