@@ -252,6 +252,9 @@ describe.each(majors)('@wsgate/koa behind a real middleware stack on $name', ({ 
     if (outcome.kind !== 'open') return;
     expect(await outcome.next()).toBe('hello');
     expect(await logs.find((r) => r.outcome === 'accepted')).toMatchObject({ arrival: 'request' });
+    // Node's response of this request never emits 'finish' (on it Node's server would reuse or
+    // close the socket ws owns): koa-logger, which also watches the socket, writes its line when
+    // the connection closes.
     outcome.ws.close();
     await expect.poll(() => access).toEqual(['GET /chat 101']);
   });

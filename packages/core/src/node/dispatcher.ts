@@ -35,6 +35,7 @@ import { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
 import { notFoundError } from './unclaimed.js';
 import {
   adoptResponse,
+  completeAdopted,
   completeDetached,
   UpgradeResponse,
   type UpgradeResponseOwner,
@@ -482,14 +483,13 @@ function ownerOf(
 }
 
 /**
- * Tells the framework's response what the socket got. Core's own response completes (see
- * `completeDetached`); Node's adopted response only stores the status — its `'finish'` would make
- * Node's server reuse or close the socket ws now owns.
+ * Tells the framework's response what the socket got: core's own response completes
+ * (`completeDetached`), Node's adopted one stores the status and emits `'close'`
+ * (`completeAdopted`).
  */
 function settleResponse(dispatched: CoreDispatched, status: number, ending: 'now' | 'by-framework'): void {
-  const { response } = dispatched;
-  if (!dispatched.adopted) completeDetached(response, status, ending);
-  else if (!response.headersSent) response.writeHead(status);
+  if (dispatched.adopted) completeAdopted(dispatched.response, status, ending);
+  else completeDetached(dispatched.response, status, ending);
 }
 
 /**

@@ -54,6 +54,30 @@ export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner):
   defineOverrides(res, owner);
 }
 
+/** Adopted responses that emit `'close'` once the framework ends them. */
+const closingOnEnd = new WeakSet<ServerResponse>();
+/** Adopted responses that emitted their `'close'`. */
+const closedAdopted = new WeakSet<ServerResponse>();
+
+/**
+ * For Node's own (adopted) response of a request whose socket ws took over, already detached:
+ * stores the status (`writeHead`, nothing written) and emits `'close'` ("the response is
+ * completed") — now, or once the framework ends the response (`'by-framework'`: Koa's respond,
+ * after koa-logger and the like have subscribed). It never emits `'finish'`: on that Node's own
+ * server would reuse or close the socket.
+ */
+export function completeAdopted(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
+  if (!res.headersSent) res.writeHead(status);
+  if (ending === 'by-framework' && !res.writableEnded) closingOnEnd.add(res);
+  else emitCloseOnce(res);
+}
+
+function emitCloseOnce(res: ServerResponse): void {
+  if (res.socket !== null || closedAdopted.has(res)) return;
+  closedAdopted.add(res);
+  process.nextTick(() => res.emit('close'));
+}
+
 /** Responses whose answer went out on the raw socket: their real `end` emits `'finish'`. */
 const completing = new WeakSet<ServerResponse>();
 
@@ -121,6 +145,11 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
       return true;
     },
     end(this: ServerResponse, ...args: unknown[]) {
+      if (closingOnEnd.has(this)) {
+        const result = base.end.call(this, ...args);
+        emitCloseOnce(this);
+        return result;
+      }
       if (completing.has(this)) {
         // Detached: nothing reaches the socket, so Node would never emit these itself.
         const result = base.end.call(this, ...args);
