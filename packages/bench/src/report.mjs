@@ -122,12 +122,58 @@ export const CONFIGURATIONS = [
  * handshake with the instrumentation on ÷ the same adapter with it off (both without a logger).
  */
 export function renderOtelOverhead(summary) {
+  return renderOverhead(summary, 'wsgate-otel', 'wsgate', 'otel off', 'otel on');
+}
+
+/**
+ * What the lifecycle costs: the heartbeat (wsgate's default, on ÷ off) and the connection limits
+ * (every limit set ÷ none), per handshake and per idle connection, all without a logger.
+ */
+export function renderLifecycleOverhead(summary) {
+  const handshakes = [
+    renderOverhead(summary, 'wsgate', 'wsgate-bare', 'heartbeat off', 'heartbeat on', ['accepted']),
+    renderOverhead(summary, 'wsgate-limits', 'wsgate', 'no limits', 'limits', ['accepted']),
+  ];
   const rows = [];
-  for (const scenario of Object.keys(HANDSHAKES)) {
+  for (const framework of FRAMEWORKS) {
+    const bare = summary.idle.get(variantOf(framework, 'wsgate-bare'));
+    const on = summary.idle.get(variantOf(framework, 'wsgate'));
+    const limited = summary.idle.get(variantOf(framework, 'wsgate-limits'));
+    if (!bare || !on) continue;
+    rows.push([
+      framework,
+      fmt.kb(bare.heapBytesPer),
+      fmt.kb(on.heapBytesPer),
+      showRatio(ratio(on.heapBytesPer, bare.heapBytesPer), false, false),
+      limited ? showRatio(ratio(limited.heapBytesPer, on.heapBytesPer), false, false) : '',
+      showRatio(ratio(on.rssBytesPer, bare.rssBytesPer), false, false),
+    ]);
+  }
+  const idle =
+    rows.length === 0
+      ? ''
+      : table(
+          [
+            'framework',
+            'heap per idle connection (KB), heartbeat off',
+            'heartbeat on (KB)',
+            'heap on ÷ off',
+            'heap limits ÷ no limits',
+            'RSS on ÷ off',
+          ],
+          rows,
+        );
+  return [...handshakes, idle].filter((part) => part !== '').join('\n\n');
+}
+
+/** Per framework and handshake scenario: `on` ÷ `off`, handshakes/s and server CPU per handshake. */
+function renderOverhead(summary, onRole, offRole, offTitle, onTitle, scenarios = Object.keys(HANDSHAKES)) {
+  const rows = [];
+  for (const scenario of scenarios) {
     const keyOf = (v) => `${scenario}|${v}`;
     for (const framework of FRAMEWORKS) {
-      const off = summary.handshakes.get(keyOf(variantOf(framework, 'wsgate')));
-      const on = summary.handshakes.get(keyOf(variantOf(framework, 'wsgate-otel')));
+      const off = summary.handshakes.get(keyOf(variantOf(framework, offRole)));
+      const on = summary.handshakes.get(keyOf(variantOf(framework, onRole)));
       if (!off || !on) continue;
       rows.push([
         HANDSHAKES[scenario].title,
@@ -144,10 +190,10 @@ export function renderOtelOverhead(summary) {
     [
       'scenario',
       'framework',
-      'handshakes/s, otel off',
-      'handshakes/s, otel on',
-      'handshakes/s on ÷ off',
-      'CPU per handshake on ÷ off',
+      `handshakes/s, ${offTitle}`,
+      `handshakes/s, ${onTitle}`,
+      'handshakes/s ÷',
+      'CPU per handshake ÷',
     ],
     rows,
   );
@@ -159,6 +205,9 @@ function ordered(present) {
     'floor',
     ...FRAMEWORKS.flatMap((f) => [
       ...CONFIGURATIONS.map(({ role }) => variantOf(f, role)),
+      // The lifecycle configurations (heartbeat off, limits set): in the details, not the summary.
+      variantOf(f, 'wsgate-bare'),
+      variantOf(f, 'wsgate-limits'),
       variantOf(f, 'native'),
     ]),
   ];

@@ -29,6 +29,7 @@ import {
   renderCore,
   renderDetails,
   renderHeadline,
+  renderLifecycleOverhead,
   renderOtelOverhead,
   renderReadmeRatios,
   summarize,
@@ -169,6 +170,15 @@ ${renderOtelOverhead(summary)}
 `
     : ''
 }
+## Heartbeat and limits
+
+What the connection lifecycle costs, all without a logger: the heartbeat (wsgate's default, a ping
+every 30 s; on ÷ the same adapter with \`heartbeatMs: false\`) and the connection limits
+(\`maxConnections\`, \`maxConnectionsPerClient\` and \`maxServerConnections\` set, none reached ÷
+none set, heartbeat on in both), per accepted handshake and per idle connection:
+
+${renderLifecycleOverhead(summary)}
+
 ## How it is measured
 
 For each scenario and round, every server starts fresh in its own process
@@ -211,7 +221,7 @@ ${notes ? `\n${notes}\n` : ''}${problems ? `\n## Problems seen in this run\n\n${
 `;
 
 const out = env.BENCH_OUT ?? fileURLToPath(new URL('docs/benchmarks.md', ROOT));
-let shown = `${renderHeadline(summary)}\n\n${renderOtelOverhead(summary)}\n\n${renderDetails(summary)}\n`;
+let shown = `${renderHeadline(summary)}\n\n${renderOtelOverhead(summary)}\n\n${renderLifecycleOverhead(summary)}\n\n${renderDetails(summary)}\n`;
 if (out !== '-') {
   writeFileSync(out, markdown);
   const formatted = [out];

@@ -130,14 +130,26 @@ async function startFloor(host) {
 }
 
 /** @wsgate/express, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
-async function startExpressWsgate(host, logged = false, otel = false) {
+/**
+ * The lifecycle configurations: `bare` turns the heartbeat off (wsgate's default is on, every
+ * 30 s); `limits` keeps it on and sets every connection limit, high enough never to refuse.
+ */
+const LIFECYCLE = {
+  default: {},
+  bare: { heartbeatMs: false },
+  limits: { maxConnections: 1_000_000, maxConnectionsPerClient: 1_000_000 },
+};
+const SERVER_LIMIT = { maxServerConnections: 1_000_000 };
+
+async function startExpressWsgate(host, logged = false, otel = false, lifecycle = 'default') {
   const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: express } = await import('express');
   const { websocket, wsgate } = await import('@wsgate/express');
   const app = express();
   const log = logged ? await fileLogger() : undefined;
   if (log) app.use(wsgate({ logger: log.logger }));
-  app.get(CHAT_PATH, websocket(CHAT_OPTIONS, echo));
+  if (lifecycle === 'limits') app.use(wsgate(SERVER_LIMIT));
+  app.get(CHAT_PATH, websocket({ ...CHAT_OPTIONS, ...LIFECYCLE[lifecycle] }, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
   return { port: server.address().port, close: alsoStop(closer(server), stopOtel), logFile: log?.file };
@@ -165,14 +177,15 @@ async function startExpressWs(host) {
 }
 
 /** @wsgate/koa, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
-async function startKoaWsgate(host, logged = false, otel = false) {
+async function startKoaWsgate(host, logged = false, otel = false, lifecycle = 'default') {
   const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: Koa } = await import('koa');
   const { websocket, wsgate } = await import('@wsgate/koa');
   const app = new Koa();
   const log = logged ? await fileLogger() : undefined;
   if (log) app.use(wsgate({ logger: log.logger }));
-  app.use(websocket(CHAT_PATH, CHAT_OPTIONS, echo));
+  if (lifecycle === 'limits') app.use(wsgate(SERVER_LIMIT));
+  app.use(websocket(CHAT_PATH, { ...CHAT_OPTIONS, ...LIFECYCLE[lifecycle] }, echo));
   const server = app.listen(0, host);
   await once(server, 'listening');
   return { port: server.address().port, close: alsoStop(closer(server), stopOtel), logFile: log?.file };
@@ -202,14 +215,21 @@ async function startKoaEasyWs(host) {
  * With `logged`, the plugin's `logger` option: wsgate's records only. (`Fastify({ logger })` would
  * also log Fastify's own two lines per request, which the baseline, with no logger, does not pay.)
  */
-async function startFastifyWsgate(host, logged = false, otel = false) {
+async function startFastifyWsgate(host, logged = false, otel = false, lifecycle = 'default') {
   const stopOtel = otel ? await instrumentOtel() : undefined;
   const { default: Fastify } = await import('fastify');
   const { default: wsgate } = await import('@wsgate/fastify');
   const app = Fastify({ logger: false });
   const log = logged ? await fileLogger() : undefined;
-  await app.register(wsgate, log ? { logger: log.logger } : {});
-  app.get(CHAT_PATH, { websocket: true, config: { wsgate: CHAT_OPTIONS } }, (socket) => echo(socket));
+  await app.register(wsgate, {
+    ...(log ? { logger: log.logger } : {}),
+    ...(lifecycle === 'limits' ? SERVER_LIMIT : {}),
+  });
+  app.get(
+    CHAT_PATH,
+    { websocket: true, config: { wsgate: { ...CHAT_OPTIONS, ...LIFECYCLE[lifecycle] } } },
+    (socket) => echo(socket),
+  );
   await app.listen({ port: 0, host });
   return {
     port: app.server.address().port,
@@ -241,7 +261,9 @@ async function startFastifyWebsocket(host) {
 /**
  * Every server variant. `role` is `wsgate` (no logger), `wsgate-logged` (the reference
  * configuration: a pino logger writing every handshake's record to a file), `wsgate-otel` (no
- * logger, @wsgate/otel recording metrics and spans on the real SDK), `native` (the library
+ * logger, @wsgate/otel recording metrics and spans on the real SDK), `wsgate-bare` (no logger,
+ * heartbeat off), `wsgate-limits` (no logger, heartbeat on, every connection limit set, none
+ * reached), `native` (the library
  * users would pick instead on that framework; they log nothing) or `floor` (bare ws, shared by all
  * frameworks).
  */
@@ -265,6 +287,18 @@ export const VARIANTS = {
     label: '@wsgate/express + otel',
     start: (host) => startExpressWsgate(host, false, true),
   },
+  'express-wsgate-bare': {
+    framework: 'express',
+    role: 'wsgate-bare',
+    label: '@wsgate/express, heartbeat off',
+    start: (host) => startExpressWsgate(host, false, false, 'bare'),
+  },
+  'express-wsgate-limits': {
+    framework: 'express',
+    role: 'wsgate-limits',
+    label: '@wsgate/express + limits',
+    start: (host) => startExpressWsgate(host, false, false, 'limits'),
+  },
   'express-native': { framework: 'express', role: 'native', label: 'express-ws', start: startExpressWs },
   'koa-wsgate': { framework: 'koa', role: 'wsgate', label: '@wsgate/koa', start: startKoaWsgate },
   'koa-wsgate-pino': {
@@ -278,6 +312,18 @@ export const VARIANTS = {
     role: 'wsgate-otel',
     label: '@wsgate/koa + otel',
     start: (host) => startKoaWsgate(host, false, true),
+  },
+  'koa-wsgate-bare': {
+    framework: 'koa',
+    role: 'wsgate-bare',
+    label: '@wsgate/koa, heartbeat off',
+    start: (host) => startKoaWsgate(host, false, false, 'bare'),
+  },
+  'koa-wsgate-limits': {
+    framework: 'koa',
+    role: 'wsgate-limits',
+    label: '@wsgate/koa + limits',
+    start: (host) => startKoaWsgate(host, false, false, 'limits'),
   },
   'koa-native': { framework: 'koa', role: 'native', label: 'koa-easy-ws', start: startKoaEasyWs },
   'fastify-wsgate': {
@@ -297,6 +343,18 @@ export const VARIANTS = {
     role: 'wsgate-otel',
     label: '@wsgate/fastify + otel',
     start: (host) => startFastifyWsgate(host, false, true),
+  },
+  'fastify-wsgate-bare': {
+    framework: 'fastify',
+    role: 'wsgate-bare',
+    label: '@wsgate/fastify, heartbeat off',
+    start: (host) => startFastifyWsgate(host, false, false, 'bare'),
+  },
+  'fastify-wsgate-limits': {
+    framework: 'fastify',
+    role: 'wsgate-limits',
+    label: '@wsgate/fastify + limits',
+    start: (host) => startFastifyWsgate(host, false, false, 'limits'),
   },
   'fastify-native': {
     framework: 'fastify',
