@@ -327,6 +327,56 @@ describe('which upgrade listener owns a request', () => {
     other.close();
   });
 
+  // Found by the hostile-input fuzz: on a keep-alive connection the socket already carries the
+  // bytes (and maybe the still-attached response) of earlier requests; the handshake was taken
+  // for another listener's and never answered.
+  describe('a handshake on a keep-alive connection, after a plain request', () => {
+    const plainThenUpgrade = async (app: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const { port } = await dispatched(app);
+      const upgrade =
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+      const plain = `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+      return { port, upgrade, plain };
+    };
+    const app = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/plain') {
+        res.setHeader('Content-Length', '4');
+        res.write('pl');
+        // The rest of the body comes later: a handshake pipelined behind it must wait for it.
+        setTimeout(() => res.end('ai'), 30);
+        return;
+      }
+      res.statusCode = 401;
+      res.end();
+    };
+    const exchange = (port: number, first: string, second?: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let data = '';
+        socket.on('data', (chunk) => {
+          data += chunk.toString('latin1');
+          if (second && data.endsWith('plai')) socket.write(second);
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        socket.setTimeout(3_000, () => socket.destroy());
+        socket.write(first);
+      });
+
+    it('is answered when it comes after the first response', async () => {
+      const { port, upgrade, plain } = await plainThenUpgrade(app);
+      const data = await exchange(port, plain, upgrade);
+      expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
+    });
+
+    it('is answered after the earlier response when pipelined behind it, bytes never interleaved', async () => {
+      const { port, upgrade, plain } = await plainThenUpgrade(app);
+      const data = await exchange(port, plain + upgrade);
+      expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
+    });
+  });
+
   it('refuses a `leave` that is not a list of paths', () => {
     const server = createServer();
     expect(() => attachUpgradeDispatch(server, { settings: { leave: ['graphql'] } })).toThrow(
