@@ -439,6 +439,58 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     expect(seen).toEqual([true, false]);
     expect(server.listenerCount('upgrade')).toBe(2);
   });
+
+  // Found by the hostile-input fuzz on Fastify: both left the upgrade socket open for good.
+  /** A plugin routing upgrades as @fastify/websocket does: a response of its own, then the app. */
+  const pluginServer = async (app: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer((req, res) => {
+      if (req.url === '/plain') res.end('plain');
+    });
+    servers.push(server);
+    tagUpgrades(server);
+    server.on('upgrade', (req, socket) => {
+      const res = new ServerResponse(req);
+      try {
+        res.assignSocket(socket as Socket);
+        app(req, res);
+      } catch {
+        // @fastify/websocket logs a warning and leaves the socket.
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return (server.address() as { port: number }).port;
+  };
+
+  it('closes the socket after a response the framework wrote without its hooks (a bad URL)', async () => {
+    const port = await pluginServer((_req, res) => {
+      res.writeHead(400, { 'Content-Length': '3' });
+      res.end('bad');
+    });
+    // `handshake` resolves once the server closes the connection.
+    expect(await handshake(port, '/%zz')).toMatch(/^HTTP\/1\.1 400 .*\r\n\r\nbad$/s);
+  });
+
+  it('emits a handshake pipelined behind a plain request again once that response is done', async () => {
+    const port = await pluginServer((_req, res) => {
+      res.writeHead(401, { 'Content-Length': '0', Connection: 'close' });
+      res.end(() => res.socket?.destroy());
+    });
+    const data = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(received));
+      socket.setTimeout(3_000, () => socket.destroy());
+      socket.write(
+        `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplainHTTP\/1\.1 401 /s);
+  });
 });
 
 // Canary: core relies on these public but undocumented methods of http.ServerResponse, which

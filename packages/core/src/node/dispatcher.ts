@@ -193,10 +193,36 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
-  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.prependListener('upgrade', function tag(req: IncomingMessage, socket: Duplex, head: Buffer) {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
+    const previous = responseOn(socket);
+    if (previous) {
+      // A handshake pipelined behind a request whose response is still attached: the plugin's
+      // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
+      // and drops it, leaving the socket open for good. Once that response is done, the upgrade
+      // is emitted again, unless someone took the socket meanwhile.
+      previous.once('close', () => {
+        if (socket.destroyed || socket.writableEnded || responseOn(socket)) return;
+        if (socket.listenerCount('data') > 0) return;
+        server.emit('upgrade', req, socket, head);
+      });
+      return;
+    }
+    // Once the plugin's listener (after this one, in the same emit) has given the request its
+    // response: one the framework's router writes without its hooks (Fastify's 400 for a
+    // malformed URL, 414 for a too-long parameter) leaves the upgrade socket, which no parser
+    // reads any more, open; nothing else closes it.
+    queueMicrotask(() => {
+      const response = responseOn(socket);
+      if (!response) return;
+      const close = () => {
+        if (!connection.claimed) closeAfterFlush(socket);
+      };
+      if (response.writableFinished) close();
+      else response.once('finish', close);
+    });
   });
 }
 
