@@ -28,6 +28,7 @@ export {
   PRIVATE_PATH,
   SECRET,
 } from './fixture.js';
+export { discardLogger, runHostileSuite } from './hostile-suite.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';
