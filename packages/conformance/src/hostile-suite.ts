@@ -3,13 +3,12 @@
  * rejected handshakes and abrupt disconnects, against one adapter's fixture app. `pnpm soak` runs
  * the same with larger counts.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, type BuildApp, type ConformanceApp, fixtureEndpoints, Latch } from './fixture.js';
 import {
   DEFAULT_SEED,
   describeFailures,
+  discardLogger,
   floodGoneAfter101,
   floodGoneDuringHook,
   floodGoneDuringMiddleware,
@@ -20,16 +19,6 @@ import {
   runFuzz,
   settle,
 } from './hostile.js';
-
-/** A debug-level logger that writes nowhere: every record is still built and serialized. */
-export function discardLogger() {
-  return pino(
-    { level: 'debug' },
-    new Writable({
-      write: (_chunk, _encoding, callback) => callback(),
-    }),
-  );
-}
 
 /** How far RSS may grow over a flood. Generous: the point is "no leak per request", not a figure. */
 const RSS_SLACK = 50 * 1024 * 1024;

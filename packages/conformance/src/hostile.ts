@@ -8,8 +8,10 @@
  */
 import type { Server } from 'node:http';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { pino } from 'pino';
 import { SAMPLE_KEY } from './clients.js';
 
 export { SAMPLE_KEY } from './clients.js';
@@ -32,6 +34,16 @@ export const MARKER = 'zq7kmarker';
 
 /** The default seed (fixed, so the normal test run is the same every time). */
 export const DEFAULT_SEED = 0x5eed_0712;
+
+/** A debug-level logger that writes nowhere: every record is still built and serialized. */
+export function discardLogger() {
+  return pino(
+    { level: 'debug' },
+    new Writable({
+      write: (_chunk, _encoding, callback) => callback(),
+    }),
+  );
+}
 
 /** mulberry32: a small seeded PRNG, good enough to pick mutations. */
 export class Rng {
@@ -85,8 +97,8 @@ export interface FuzzCase {
   readonly halfClose: boolean;
   /** How many responses a well-behaved server sends before it is done (2 with a lead request). */
   readonly responses: number;
-  /** The first request is a HEAD: its response has no body whatever Content-Length says. */
-  readonly head: boolean;
+  /** Which response (1, 2) answers a HEAD request: it has no body whatever Content-Length says. */
+  readonly headResponse: number | undefined;
   /** Why the oracle says the (first) request is not a valid handshake; undefined: no opinion. */
   readonly mustReject: string | undefined;
 }
@@ -401,7 +413,7 @@ export function fuzzCase(seed: number, index: number, host: string): FuzzCase {
     bytes: Buffer.from(text, 'latin1'),
     halfClose,
     responses: model.lead ? 2 : 1,
-    head: model.method === 'HEAD' && !model.lead,
+    headResponse: model.method === 'HEAD' ? (model.lead ? 2 : 1) : undefined,
     mustReject: mustReject(model.lead || request),
   };
 }
@@ -531,7 +543,7 @@ export function probe(port: number, item: FuzzCase, timeoutMs: number): Promise<
         if (status === 101) return finish(false, false);
         const lower = head.toLowerCase();
         const length = /\r\ncontent-length:[ \t]*(\d{1,9})/.exec(lower);
-        if (item.head && statuses.length === 1) {
+        if (item.headResponse === statuses.length) {
           // A HEAD response has no body.
         } else if (length) {
           next += Number(length[1]);
@@ -760,7 +772,7 @@ const caseOf = (bytes: string): FuzzCase => ({
   bytes: Buffer.from(bytes, 'latin1'),
   halfClose: false,
   responses: 1,
-  head: false,
+  headResponse: undefined,
   mustReject: undefined,
 });
 

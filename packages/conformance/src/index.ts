@@ -28,7 +28,8 @@ export {
   PRIVATE_PATH,
   SECRET,
 } from './fixture.js';
-export { discardLogger, runHostileSuite } from './hostile-suite.js';
+export { discardLogger } from './hostile.js';
+export { runHostileSuite } from './hostile-suite.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';

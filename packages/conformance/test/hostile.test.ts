@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SEED, fuzzCase, MARKER, mustReject, runFuzz, SAMPLE_KEY } from '../src/hostile.js';
+import { DEFAULT_SEED, fuzzCase, MARKER, mustReject, probe, runFuzz, SAMPLE_KEY } from '../src/hostile.js';
 
 const HOST = '127.0.0.1:8080';
 const request = (lines: readonly string[], requestLine = 'GET /echo HTTP/1.1') =>
@@ -86,11 +86,11 @@ describe('the harness catches', () => {
       socket.on('error', () => {});
       socket.on('data', (chunk) => {
         data += chunk.toString('latin1');
-        const end = data.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const reply = answer(data.slice(0, end));
-        data = '';
-        if (reply !== undefined) socket.write(reply);
+        for (let end = data.indexOf('\r\n\r\n'); end !== -1; end = data.indexOf('\r\n\r\n')) {
+          const reply = answer(data.slice(0, end));
+          data = data.slice(end + 4);
+          if (reply !== undefined) socket.write(reply);
+        }
       });
     });
     servers.push(server);
@@ -108,6 +108,22 @@ describe('the harness catches', () => {
     const problems = stats.failures.map((f) => f.problem);
     expect(problems.some((p) => p.startsWith('101 for a request that is not a handshake'))).toBe(true);
     expect(problems.some((p) => p.startsWith('client bytes in a response header'))).toBe(true);
+  });
+
+  it('nothing, for a keep-alive answer to a HEAD pipelined behind a plain request (no body follows)', async () => {
+    const port = await raw((head) =>
+      head.startsWith('HEAD ')
+        ? 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'
+        : 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    );
+    const bytes = Buffer.from(
+      'GET /health HTTP/1.1\r\nHost: h\r\n\r\nHEAD /echo HTTP/1.1\r\nHost: h\r\n\r\n',
+    );
+    const item = { index: 0, mutations: [], bytes, halfClose: false, responses: 2, mustReject: undefined };
+    expect(await probe(port, { ...item, headResponse: 2 }, 1_000)).toMatchObject({
+      hung: false,
+      statuses: [200, 200],
+    });
   });
 
   it('a server that neither answers nor closes', async () => {
