@@ -193,7 +193,7 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
-  server.prependListener('upgrade', function tag(req: IncomingMessage, socket: Duplex, head: Buffer) {
+  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
@@ -300,7 +300,7 @@ function compileLeave(leave: LeaveUpgrades): (req: IncomingMessage) => boolean {
 /** What a socket carried when its upgrade request arrived, before any `'upgrade'` listener ran. */
 interface Arrival {
   /** `bytesWritten` then: earlier responses on a keep-alive connection. */
-  readonly written: number;
+  readonly written: number | undefined;
   /** The response of an earlier (pipelined) request still attached to the socket, if any. */
   readonly previous: ServerResponse | undefined;
 }
@@ -308,8 +308,8 @@ interface Arrival {
 const arrivals = new WeakMap<IncomingMessage, Arrival>();
 
 /** Bytes written to the socket so far, buffered ones included (net.Socket#bytesWritten). */
-function bytesWritten(socket: Duplex): number {
-  return (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
+function bytesWritten(socket: Duplex): number | undefined {
+  return (socket as Duplex & { bytesWritten?: number }).bytesWritten;
 }
 
 /**
@@ -326,7 +326,10 @@ function takenByOthers(socket: Duplex, arrival: Arrival | undefined): boolean {
   return (
     socket.destroyed ||
     socket.writableEnded ||
-    bytesWritten(socket) > (arrival?.written ?? 0) ||
+    // A stream without a byte count (not a net.Socket): anything still buffered is someone's.
+    (arrival?.written === undefined
+      ? socket.writableLength > 0
+      : (bytesWritten(socket) ?? 0) > arrival.written) ||
     socket.listenerCount('data') > 0
   );
 }
