@@ -72,6 +72,8 @@ export interface ServerTimeouts {
 export interface ConformanceApp {
   /** The listening server (port 0, 127.0.0.1). */
   readonly server: Server;
+  /** The app's wsgate endpoint handles, for leak checks (the hostile-input suite). */
+  readonly endpoints?: ReadonlyArray<{ readonly connections: ReadonlySet<unknown> }>;
   /** Stops the app and its server. */
   close(): Promise<void>;
 }

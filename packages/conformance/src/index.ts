@@ -29,6 +29,8 @@ export {
   SECRET,
   type ServerTimeouts,
 } from './fixture.js';
+export { discardLogger } from './hostile.js';
+export { runHostileSuite } from './hostile-suite.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';

@@ -2,11 +2,9 @@
  * One adapter, every framework major its peer range allows: the suite runs unchanged once per
  * major, each loaded from its own (alias) dev dependency.
  */
-import { once } from 'node:events';
-import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { BuildApp, ConformanceApp } from './fixture.js';
+import type { BuildApp } from './fixture.js';
 import { runConformanceSuite, type SuiteOptions } from './suite.js';
 
 /** A framework major under test. */
@@ -47,15 +45,4 @@ export function runConformanceSuiteOn<M>(
   }
 }
 
-/** Waits until `server` listens, and gives the suite its handle (close ends every connection). */
-export async function listening(server: Server): Promise<ConformanceApp> {
-  if (!server.listening) await once(server, 'listening');
-  return {
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+export { listening } from './listening.js';

@@ -327,6 +327,56 @@ describe('which upgrade listener owns a request', () => {
     other.close();
   });
 
+  // Found by the hostile-input fuzz: on a keep-alive connection the socket already carries the
+  // bytes (and maybe the still-attached response) of earlier requests; the handshake was taken
+  // for another listener's and never answered.
+  describe('a handshake on a keep-alive connection, after a plain request', () => {
+    const plainThenUpgrade = async (app: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const { port } = await dispatched(app);
+      const upgrade =
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+      const plain = `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+      return { port, upgrade, plain };
+    };
+    const app = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/plain') {
+        res.setHeader('Content-Length', '4');
+        res.write('pl');
+        // The rest of the body comes later: a handshake pipelined behind it must wait for it.
+        setTimeout(() => res.end('ai'), 30);
+        return;
+      }
+      res.statusCode = 401;
+      res.end();
+    };
+    const exchange = (port: number, first: string, second?: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let data = '';
+        socket.on('data', (chunk) => {
+          data += chunk.toString('latin1');
+          if (second && data.endsWith('plai')) socket.write(second);
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        socket.setTimeout(3_000, () => socket.destroy());
+        socket.write(first);
+      });
+
+    it('is answered when it comes after the first response', async () => {
+      const { port, upgrade, plain } = await plainThenUpgrade(app);
+      const data = await exchange(port, plain, upgrade);
+      expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
+    });
+
+    it('is answered after the earlier response when pipelined behind it, bytes never interleaved', async () => {
+      const { port, upgrade, plain } = await plainThenUpgrade(app);
+      const data = await exchange(port, plain + upgrade);
+      expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
+    });
+  });
+
   it('refuses a `leave` that is not a list of paths', () => {
     const server = createServer();
     expect(() => attachUpgradeDispatch(server, { settings: { leave: ['graphql'] } })).toThrow(
@@ -395,11 +445,63 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     expect(seen).toEqual([true, false]);
     expect(server.listenerCount('upgrade')).toBe(2);
   });
+
+  // Found by the hostile-input fuzz on Fastify: both left the upgrade socket open for good.
+  /** A plugin routing upgrades as @fastify/websocket does: a response of its own, then the app. */
+  const pluginServer = async (app: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer((req, res) => {
+      if (req.url === '/plain') res.end('plain');
+    });
+    servers.push(server);
+    tagUpgrades(server);
+    server.on('upgrade', (req, socket) => {
+      const res = new ServerResponse(req);
+      try {
+        res.assignSocket(socket as Socket);
+        app(req, res);
+      } catch {
+        // @fastify/websocket logs a warning and leaves the socket.
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return (server.address() as { port: number }).port;
+  };
+
+  it('closes the socket after a response the framework wrote without its hooks (a bad URL)', async () => {
+    const port = await pluginServer((_req, res) => {
+      res.writeHead(400, { 'Content-Length': '3' });
+      res.end('bad');
+    });
+    // `handshake` resolves once the server closes the connection.
+    expect(await handshake(port, '/%zz')).toMatch(/^HTTP\/1\.1 400 .*\r\n\r\nbad$/s);
+  });
+
+  it('emits a handshake pipelined behind a plain request again once that response is done', async () => {
+    const port = await pluginServer((_req, res) => {
+      res.writeHead(401, { 'Content-Length': '0', Connection: 'close' });
+      res.end(() => res.socket?.destroy());
+    });
+    const data = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(received));
+      socket.setTimeout(3_000, () => socket.destroy());
+      socket.write(
+        `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplainHTTP\/1\.1 401 /s);
+  });
 });
 
 // Canary: core relies on these public but undocumented methods of http.ServerResponse, which
 // Node's own server uses for every request. If they move, the dispatcher must change.
-describe('canary: ServerResponse#assignSocket and #detachSocket', () => {
+describe('canary: ServerResponse#assignSocket and #detachSocket, Socket#_httpMessage', () => {
   it('exist and attach a response to a socket', () => {
     expect(typeof ServerResponse.prototype.assignSocket, 'http.ServerResponse#assignSocket moved').toBe(
       'function',
@@ -414,8 +516,18 @@ describe('canary: ServerResponse#assignSocket and #detachSocket', () => {
       { claimed: false, notFound: () => ({ status: 404, headers: {}, body: '' }) },
     );
     expect(res.socket).toBe(socket);
+    // The dispatcher reads `socket._httpMessage` (no public accessor exists) to find the response
+    // of an earlier request still being written on a keep-alive connection.
+    expect(
+      (socket as Socket & { _httpMessage?: unknown })._httpMessage,
+      'net.Socket#_httpMessage (set by ServerResponse#assignSocket) moved: fix responseOn() in dispatcher.ts',
+    ).toBe(res);
     res.detachSocket(socket);
     expect(res.socket).toBeNull();
+    expect(
+      (socket as Socket & { _httpMessage?: unknown })._httpMessage,
+      'detachSocket no longer clears _httpMessage',
+    ).toBeNull();
     socket.destroy();
   });
 });

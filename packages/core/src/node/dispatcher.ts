@@ -16,7 +16,7 @@
  * `'upgrade'` listener took synchronously (wrote to, ended or destroyed its socket) is left to it;
  * every other upgrade request is wsgate's. No timers.
  */
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import { type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
@@ -192,12 +192,17 @@ export function attachUpgradeDispatch(
   // the same sockets.
   if (state.listening || state.tagging) return;
   state.listening = true;
+  // Before any other listener: what the socket carried when the upgrade arrived (a keep-alive
+  // connection has bytes of earlier responses on it, and maybe a response still being written).
+  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    arrivals.set(req, { written: bytesWritten(socket), previous: responseOn(socket) });
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (state.leave?.(req)) return;
     guardSocket(socket);
     // Other listeners registered after this one run in the same emit: let them take their own
-    // requests first (a ws server's handleUpgrade writes its 101 synchronously).
-    if (server.listenerCount('upgrade') > 1) queueMicrotask(() => dispatch(server, state, req, socket, head));
+    // requests first (a ws server's handleUpgrade writes its 101 synchronously). Two are ours.
+    if (server.listenerCount('upgrade') > 2) queueMicrotask(() => dispatch(server, state, req, socket, head));
     else dispatch(server, state, req, socket, head);
   });
 }
@@ -226,6 +231,32 @@ export function tagUpgrades(
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
+    const previous = responseOn(socket);
+    if (previous) {
+      // A handshake pipelined behind a request whose response is still attached: the plugin's
+      // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
+      // and drops it, leaving the socket open for good. Once that response is done, the upgrade
+      // is emitted again, unless someone took the socket meanwhile.
+      previous.once('close', () => {
+        if (socket.destroyed || socket.writableEnded || responseOn(socket)) return;
+        if (socket.listenerCount('data') > 0) return;
+        server.emit('upgrade', req, socket, head);
+      });
+      return;
+    }
+    // Once the plugin's listener (after this one, in the same emit) has given the request its
+    // response: one the framework's router writes without its hooks (Fastify's 400 for a
+    // malformed URL, 414 for a too-long parameter) leaves the upgrade socket, which no parser
+    // reads any more, open; nothing else closes it.
+    queueMicrotask(() => {
+      const response = responseOn(socket);
+      if (!response) return;
+      const close = () => {
+        if (!connection.claimed) closeAfterFlush(socket);
+      };
+      if (response.writableFinished) close();
+      else response.once('finish', close);
+    });
   });
 }
 
@@ -362,14 +393,39 @@ function compileLeave(leave: LeaveUpgrades): (req: IncomingMessage) => boolean {
   return (req) => paths.has(pathOf(req.url ?? '/'));
 }
 
-/** Whether something other than wsgate already wrote to, adopted or closed the socket. */
-function takenByOthers(socket: Duplex): boolean {
-  const raw = socket as Duplex & { bytesWritten?: number };
+/** What a socket carried when its upgrade request arrived, before any `'upgrade'` listener ran. */
+interface SocketAtArrival {
+  /** `bytesWritten` then: earlier responses on a keep-alive connection. */
+  readonly written: number | undefined;
+  /** The response of an earlier (pipelined) request still attached to the socket, if any. */
+  readonly previous: ServerResponse | undefined;
+}
+
+const arrivals = new WeakMap<IncomingMessage, SocketAtArrival>();
+
+/** Bytes written to the socket so far, buffered ones included (net.Socket#bytesWritten). */
+function bytesWritten(socket: Duplex): number | undefined {
+  return (socket as Duplex & { bytesWritten?: number }).bytesWritten;
+}
+
+/**
+ * The response Node's server attached to the socket for an earlier request (`socket._httpMessage`,
+ * which `ServerResponse#assignSocket` sets and `#detachSocket` clears; no public accessor exists).
+ */
+function responseOn(socket: Duplex): ServerResponse | undefined {
+  const message = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
+  return message instanceof ServerResponse ? message : undefined;
+}
+
+/** Whether something other than wsgate wrote to, adopted or closed the socket since the upgrade arrived. */
+function takenByOthers(socket: Duplex, arrival: SocketAtArrival | undefined): boolean {
   return (
     socket.destroyed ||
     socket.writableEnded ||
-    (raw.bytesWritten ?? 0) > 0 ||
-    socket.writableLength > 0 ||
+    // A stream without a byte count (not a net.Socket): anything still buffered is someone's.
+    (arrival?.written === undefined
+      ? socket.writableLength > 0
+      : (bytesWritten(socket) ?? 0) > arrival.written) ||
     socket.listenerCount('data') > 0
   );
 }
@@ -381,7 +437,20 @@ function dispatch(
   socket: Duplex,
   head: Buffer,
 ) {
-  if (takenByOthers(socket)) return;
+  const arrival = arrivals.get(req);
+  if (takenByOthers(socket, arrival)) return;
+  // A handshake pipelined behind a request whose response is still being written: its turn comes
+  // once that response is done (Node detaches it on 'finish'; 'close' follows, or comes alone when
+  // the client leaves).
+  const previous = arrival?.previous;
+  if (previous && responseOn(socket) === previous) {
+    previous.once('close', () => {
+      if (socket.destroyed || socket.writableEnded) return;
+      arrivals.set(req, { written: bytesWritten(socket), previous: undefined });
+      dispatch(server, state, req, socket, head);
+    });
+    return;
+  }
   if (state.draining) {
     refuseWhileDraining(state, req, socket, head);
     return;
