@@ -357,7 +357,11 @@ export async function interleavedEcho(servers, options) {
     for (const name of names) {
       await guarded(name, async (server) => {
         sessions.set(name, {
-          echo: await openEcho({ port: server.port }, { connections: phase.connections, timeoutMs }),
+          // A session stays open while every other server runs its chunks: its bound grows with them.
+          echo: await openEcho(
+            { port: server.port },
+            { connections: phase.connections, timeoutMs: timeoutMs * names.length },
+          ),
           last: (await server.usage()).cpuMicros,
           parts: [],
         });
