@@ -19,6 +19,7 @@ import {
   upgradeConnectionOf,
   wsServerOptions,
 } from '../src/node/index.js';
+import { completeDetached } from '../src/node/upgrade-response.js';
 import { KEY } from './fixtures.js';
 
 class Capture implements Logger {
@@ -501,6 +502,28 @@ describe('tagging for a plugin that owns the upgrade path', () => {
 
 // Canary: core relies on these public but undocumented methods of http.ServerResponse, which
 // Node's own server uses for every request. If they move, the dispatcher must change.
+describe('completeDetached', () => {
+  it('completes a claimed response once: statusCode and headersSent set, one finish for two end() calls', async () => {
+    const socket = new Socket();
+    const res = new UpgradeResponse(
+      { headers: {}, method: 'GET', httpVersion: '1.1' } as IncomingMessage,
+      socket,
+      { claimed: true, notFound: () => ({ status: 404, headers: {}, body: '' }) },
+    );
+    res.detachSocket(socket);
+    let finished = 0;
+    let closed = 0;
+    res.on('finish', () => finished++);
+    res.on('close', () => closed++);
+    completeDetached(res, 101, 'now');
+    // A late answer (after a deadline, say) must not finish the response a second time.
+    res.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([res.statusCode, res.headersSent, finished, closed]).toEqual([101, true, 1, 1]);
+    socket.destroy();
+  });
+});
+
 describe('canary: ServerResponse#assignSocket and #detachSocket, Socket#_httpMessage', () => {
   it('exist and attach a response to a socket', () => {
     expect(typeof ServerResponse.prototype.assignSocket, 'http.ServerResponse#assignSocket moved').toBe(

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import {
   buildRequest,
   closeWs,
@@ -101,6 +101,37 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     expect(() => attach(http.createServer(), { maxServerConection: 3 } as never)).toThrow(
       /did you mean `maxServerConnections`/,
     );
+  });
+
+  it('a client that leaves while a large answer to its first request is still flushing: no crash, logged once', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(wsgate({ logger: logs.logger }));
+    // 8 MB: more than the socket buffers take while the client reads nothing.
+    const body = 'x'.repeat(8 << 20);
+    app.use('/big', (_req, res) => {
+      res.status(401).send(body);
+    });
+    app.get(
+      '/echo',
+      websocket({ origins: '*' }, () => {}),
+    );
+    const port = await listen(http.createServer(app));
+    // The server's first request: Node hands it to the request path, where wsgate adopts it.
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.pause();
+    socket.write(buildRequest({ path: '/big', host: `127.0.0.1:${port}` }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Leave without reading: the server sees 'end' with the response ended but not flushed.
+    socket.end();
+    const record = await logs.find((r) => r.path === '/big');
+    expect(record).toMatchObject({ status: 401, code: 'AUTHENTICATION_REQUIRED', arrival: 'request' });
+    socket.destroy();
+    // Still up.
+    const outcome = await connectWs(`ws://127.0.0.1:${port}/echo`);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind === 'open') await closeWs(outcome.ws);
   });
 
   it('keeps an open WebSocket past Node’s requestTimeout and headersTimeout', async () => {

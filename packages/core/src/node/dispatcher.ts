@@ -14,7 +14,8 @@
  * Which listener owns a request is decided in one documented way (docs/design.md): requests whose
  * path the application hands to another library (`leave`) are never touched; a request another
  * `'upgrade'` listener took synchronously (wrote to, ended or destroyed its socket) is left to it;
- * every other upgrade request is wsgate's. No timers.
+ * every other upgrade request is wsgate's. No timers decide ownership (a deadline only bounds how
+ * long an owned request may go unanswered).
  */
 import { type Server as HttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -573,6 +574,13 @@ function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: Co
   // The server's sockets are half-open: a client that leaves shows as 'end', not 'close'.
   dispatched.onEnd = () => {
     if (connection.claimed || response.writableFinished) return;
+    if (response.writableEnded) {
+      // The application answered and its response is still flushing: let it end on its own path
+      // ('finish' logs it). Detaching it first would trip Node's own finish handler of an adopted
+      // response (it asserts the socket is still the response's).
+      socket.destroy();
+      return;
+    }
     connection.claimed = true;
     if (response.socket === socket) response.detachSocket(socket as Socket);
     socket.destroy();
@@ -585,6 +593,12 @@ function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: Co
   const timeoutMs = state.settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   dispatched.deadline = setTimeout(() => {
     if (connection.claimed || response.writableFinished) return;
+    if (response.writableEnded) {
+      // Answered, but the client has not read the response in time: close the socket, and the
+      // response ends (and is logged) on its own path, as above.
+      socket.destroy();
+      return;
+    }
     connection.claimed = true;
     const headersSent = response.headersSent;
     release(dispatched);

@@ -151,6 +151,8 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
         return result;
       }
       if (completing.has(this)) {
+        // A second end (a late answer after a deadline): already finished, no second 'finish'.
+        if (this.writableEnded) return base.end.call(this, ...args);
         // Detached: nothing reaches the socket, so Node would never emit these itself.
         const result = base.end.call(this, ...args);
         this.emit('finish');
