@@ -376,6 +376,24 @@ describe('which upgrade listener owns a request', () => {
       const data = await exchange(port, plain + upgrade);
       expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
     });
+    it('is answered when another upgrade listener defers it and the earlier response ends in a microtask', async () => {
+      // Found in review: the earlier response's bytes, written before the deferred dispatch ran,
+      // were taken for another listener's 101.
+      const quick = (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url === '/plain') {
+          void Promise.resolve().then(() => res.end('plai'));
+          return;
+        }
+        res.statusCode = 401;
+        res.end();
+      };
+      const { port, upgrade, plain } = await plainThenUpgrade(quick);
+      const server = servers.at(-1) as Server;
+      // Another library's listener that leaves this path alone: the dispatcher defers to it.
+      server.on('upgrade', () => {});
+      const data = await exchange(port, plain + upgrade);
+      expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplaiHTTP\/1\.1 401 /s);
+    });
   });
 
   it('refuses a `leave` that is not a list of paths', () => {

@@ -424,9 +424,12 @@ function takenByOthers(socket: Duplex, arrival: SocketAtArrival | undefined): bo
     socket.destroyed ||
     socket.writableEnded ||
     // A stream without a byte count (not a net.Socket): anything still buffered is someone's.
-    (arrival?.written === undefined
-      ? socket.writableLength > 0
-      : (bytesWritten(socket) ?? 0) > arrival.written) ||
+    // Behind an earlier response still being written, bytes keep coming from that response (an
+    // async handler may end it before this runs): only the other signs count then.
+    (arrival?.previous === undefined &&
+      (arrival?.written === undefined
+        ? socket.writableLength > 0
+        : (bytesWritten(socket) ?? 0) > arrival.written)) ||
     socket.listenerCount('data') > 0
   );
 }
