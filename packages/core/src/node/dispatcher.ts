@@ -566,6 +566,17 @@ function settleResponse(dispatched: CoreDispatched, status: number, ending: 'now
 }
 
 /**
+ * The application answered and its response is still flushing when the client leaves (or the
+ * deadline passes): the socket is closed without detaching the response — on an adopted response
+ * Node's own finish handler asserts the socket is still the response's — and the answer is logged
+ * with its status, on `'finish'` (Node 20 emits it for a destroyed socket) or else on `'close'`.
+ */
+function closeFlushing(state: ServerState, req: IncomingMessage, dispatched: CoreDispatched): void {
+  dispatched.response.once('close', () => settleUnclaimed(state, req, dispatched));
+  dispatched.connection.socket.destroy();
+}
+
+/**
  * Watches a request until someone answers it: its response finishing unclaimed is logged, a
  * client that leaves first is logged, a deadline answers it.
  */
@@ -578,10 +589,7 @@ function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: Co
   dispatched.onEnd = () => {
     if (connection.claimed || response.writableFinished) return;
     if (response.writableEnded) {
-      // The application answered and its response is still flushing: let it end on its own path
-      // ('finish' logs it). Detaching it first would trip Node's own finish handler of an adopted
-      // response (it asserts the socket is still the response's).
-      socket.destroy();
+      closeFlushing(state, req, dispatched);
       return;
     }
     connection.claimed = true;
@@ -597,9 +605,8 @@ function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: Co
   dispatched.deadline = setTimeout(() => {
     if (connection.claimed || response.writableFinished) return;
     if (response.writableEnded) {
-      // Answered, but the client has not read the response in time: close the socket, and the
-      // response ends (and is logged) on its own path, as above.
-      socket.destroy();
+      // Answered, but the client has not read the response in time.
+      closeFlushing(state, req, dispatched);
       return;
     }
     connection.claimed = true;
