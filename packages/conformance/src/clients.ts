@@ -176,6 +176,26 @@ function parse(data: Buffer, closed: boolean): RawResponse | undefined {
   return { status, headers, body: rest.toString('utf8'), closed };
 }
 
+/**
+ * Sends `request` and resolves with the response head the server sends (status line and header
+ * lines, without the blank line), then drops the connection: after a 101 the server never closes.
+ */
+export function readResponseHead(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      const end = received.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.destroy();
+      resolve(received.slice(0, end));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed before a response head: ${JSON.stringify(received)}`)));
+  });
+}
+
 /** What the `ws` client saw. */
 export type WsOutcome =
   | {

@@ -9,6 +9,7 @@ export {
   connectWs,
   type HeaderSpec,
   type RawResponse,
+  readResponseHead,
   roundTrip,
   SAMPLE_KEY,
   sendRaw,

@@ -5,8 +5,8 @@
  */
 import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import { buildRequest, connectWs, LogCapture, sendRaw } from '@wsgate/conformance';
+import type { AddressInfo } from 'node:net';
+import { buildRequest, connectWs, LogCapture, readResponseHead, sendRaw } from '@wsgate/conformance';
 import compression from 'compression';
 import cors from 'cors';
 import { rateLimit } from 'express-rate-limit';
@@ -22,23 +22,6 @@ declare module 'express-session' {
     user?: string;
     handshakes?: number;
   }
-}
-
-/** The response head the server sends for `request` (the connection is then dropped). */
-function responseHead(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.destroy();
-      resolve(received.slice(0, end));
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`closed before a response head: ${JSON.stringify(received)}`)));
-  });
 }
 
 const servers: http.Server[] = [];
@@ -175,7 +158,7 @@ describe.each(majors)('@wsgate/express behind a real middleware stack on $name',
 
   it('helmet, CORS and compression never touch the 101', async () => {
     const { port, cookie } = await start();
-    const head = await responseHead(
+    const head = await readResponseHead(
       port,
       handshake(port, { Cookie: cookie, 'Accept-Encoding': 'gzip, deflate, br' }),
     );

@@ -3,14 +3,13 @@
  * @fastify/cors, @fastify/compress, @fastify/cookie with @fastify/session, @fastify/rate-limit,
  * and Fastify's own request logging. Every upgrade runs through their hooks as any request does.
  */
-import net from 'node:net';
 import compress from '@fastify/compress';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import session from '@fastify/session';
-import { buildRequest, connectWs, LogCapture, sendRaw } from '@wsgate/conformance';
+import { buildRequest, connectWs, LogCapture, readResponseHead, sendRaw } from '@wsgate/conformance';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocket, wsgate } from '../src/index.js';
@@ -20,23 +19,6 @@ declare module 'fastify' {
     user?: string;
     handshakes?: number;
   }
-}
-
-/** The response head the server sends for `request` (the connection is then dropped). */
-function responseHead(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.destroy();
-      resolve(received.slice(0, end));
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`closed before a response head: ${JSON.stringify(received)}`)));
-  });
 }
 
 const apps: FastifyInstance[] = [];
@@ -164,7 +146,7 @@ describe('@wsgate/fastify behind real plugins', () => {
 
   it('helmet, CORS and compression never touch the 101', async () => {
     const { port, cookie } = await start();
-    const head = await responseHead(
+    const head = await readResponseHead(
       port,
       handshake(port, { Cookie: cookie, 'Accept-Encoding': 'gzip, deflate, br' }),
     );

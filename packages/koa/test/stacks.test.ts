@@ -5,9 +5,9 @@
  */
 import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import cors from '@koa/cors';
-import { buildRequest, connectWs, LogCapture, sendRaw } from '@wsgate/conformance';
+import { buildRequest, connectWs, LogCapture, readResponseHead, sendRaw } from '@wsgate/conformance';
 import compress from 'koa-compress';
 import helmet from 'koa-helmet';
 import logger from 'koa-logger';
@@ -16,23 +16,6 @@ import session from 'koa-session';
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocket, wsgate } from '../src/index.js';
 import { majors } from './majors.js';
-
-/** The response head the server sends for `request` (the connection is then dropped). */
-function responseHead(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      const end = received.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      socket.destroy();
-      resolve(received.slice(0, end));
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`closed before a response head: ${JSON.stringify(received)}`)));
-  });
-}
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -206,7 +189,7 @@ describe.each(majors)('@wsgate/koa behind a real middleware stack on $name', ({ 
 
   it('helmet, CORS and compression never touch the 101', async () => {
     const { port, cookie } = await start();
-    const head = await responseHead(
+    const head = await readResponseHead(
       port,
       handshake(port, { Cookie: cookie, 'Accept-Encoding': 'gzip, deflate, br' }),
     );
