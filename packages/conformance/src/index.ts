@@ -32,6 +32,7 @@ export {
 } from './fixture.js';
 export { discardLogger } from './hostile.js';
 export { runHostileSuite } from './hostile-suite.js';
+export { expectServerConnectionLimit } from './limits-check.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';

@@ -6,6 +6,7 @@ import {
   buildRequest,
   closeWs,
   connectWs,
+  expectServerConnectionLimit,
   LogCapture,
   roundTrip,
   selfSignedCertificate,
@@ -74,27 +75,7 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
         websocket({ origins: '*' }, (ws) => ws.on('message', (d) => ws.send(d))),
       );
     const port = await listen(http.createServer(app));
-    const first = await connectWs(`ws://127.0.0.1:${port}/a`);
-    expect(first.kind).toBe('open');
-    if (first.kind !== 'open') return;
-    const refused = await connectWs(`ws://127.0.0.1:${port}/b`);
-    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
-    if (refused.kind === 'rejected') {
-      expect(refused.headers['retry-after']).toBe('5');
-      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
-    }
-    expect(await logs.find((r) => r.path === '/b' && r.code === 'TOO_MANY_CONNECTIONS')).toMatchObject({
-      status: 503,
-    });
-    await closeWs(first.ws);
-    // Released when the server side of the socket closes, just after the client saw the close.
-    let next = await connectWs(`ws://127.0.0.1:${port}/b`);
-    for (let i = 0; i < 50 && next.kind !== 'open'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      next = await connectWs(`ws://127.0.0.1:${port}/b`);
-    }
-    expect(next.kind).toBe('open');
-    if (next.kind === 'open') await closeWs(next.ws);
+    await expectServerConnectionLimit(port, (where) => logs.find(where));
     expect(() => wsgate({ maxServerConnections: 0 })).toThrow(
       /@wsgate\/express: option `maxServerConnections`/,
     );

@@ -9,6 +9,7 @@ import {
   buildRequest,
   closeWs,
   connectWs,
+  expectServerConnectionLimit,
   LogCapture,
   roundTrip,
   selfSignedCertificate,
@@ -106,28 +107,7 @@ describe('@wsgate/fastify', () => {
         socket.on('message', (d) => socket.send(d));
       });
     const port = await listen(app);
-    const first = await connectWs(`ws://127.0.0.1:${port}/a`);
-    expect(first.kind).toBe('open');
-    if (first.kind !== 'open') return;
-    const refused = await connectWs(`ws://127.0.0.1:${port}/b`);
-    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
-    if (refused.kind === 'rejected') {
-      expect(refused.headers['retry-after']).toBe('5');
-      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
-    }
-    expect(
-      await waitForRecord(logs.records, (r) => r.path === '/b' && r.code === 'TOO_MANY_CONNECTIONS'),
-    ).toMatchObject({
-      status: 503,
-    });
-    await closeWs(first.ws);
-    let next = await connectWs(`ws://127.0.0.1:${port}/b`);
-    for (let i = 0; i < 50 && next.kind !== 'open'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      next = await connectWs(`ws://127.0.0.1:${port}/b`);
-    }
-    expect(next.kind).toBe('open');
-    if (next.kind === 'open') await closeWs(next.ws);
+    await expectServerConnectionLimit(port, (where) => waitForRecord(logs.records, where));
     const bad = Fastify();
     apps.push(bad);
     await expect(bad.register(wsgate, { maxServerConnections: 0 })).rejects.toThrow(

@@ -11,6 +11,7 @@ import {
   buildRequest,
   closeWs,
   connectWs,
+  expectServerConnectionLimit,
   LogCapture,
   roundTrip,
   selfSignedCertificate,
@@ -88,25 +89,7 @@ describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
     app.use(websocket('/a', { origins: '*' }, echo));
     app.use(websocket('/b', { origins: '*' }, echo));
     const { port } = await start(http.createServer(app.callback()));
-    const first = await connectWs(`ws://127.0.0.1:${port}/a`);
-    expect(first.kind).toBe('open');
-    if (first.kind !== 'open') return;
-    const refused = await connectWs(`ws://127.0.0.1:${port}/b`);
-    expect(refused).toMatchObject({ kind: 'rejected', status: 503 });
-    if (refused.kind === 'rejected') {
-      expect(refused.headers['retry-after']).toBe('5');
-      expect(JSON.parse(refused.body)).toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
-    }
-    expect(await logs.find((r) => r.path === '/b' && r.code === 'TOO_MANY_CONNECTIONS')).toMatchObject({
-      status: 503,
-    });
-    await closeWs(first.ws);
-    // Released when the server side of the socket closes, just after the client saw the close.
-    const next = await until(async () => {
-      const outcome = await connectWs(`ws://127.0.0.1:${port}/b`);
-      return outcome.kind === 'open' ? outcome : undefined;
-    }, 'the place to be released');
-    await closeWs(next.ws);
+    await expectServerConnectionLimit(port, (where) => logs.find(where));
     expect(() => wsgate({ maxServerConnections: 0 })).toThrow(/@wsgate\/koa: option `maxServerConnections`/);
     expect(() => wsgate({ maxServerConection: 3 } as never)).toThrow(/did you mean `maxServerConnections`/);
   });
