@@ -3,6 +3,7 @@
  * fixture app (see `fixture.ts`) on its framework and calls {@link runConformanceSuite}.
  */
 export { type HeaderExpectations, proxyShapes, type RawCase, rawCases } from './cases.js';
+export { expectBare101, expectServerConnectionLimit } from './checks.js';
 export {
   buildRequest,
   closeWs,
@@ -32,7 +33,6 @@ export {
 } from './fixture.js';
 export { discardLogger } from './hostile.js';
 export { runHostileSuite } from './hostile-suite.js';
-export { expectServerConnectionLimit } from './limits-check.js';
 export { LogCapture, type LogRecord } from './logs.js';
 export { type FrameworkMajor, frameworkMajor, listening, runConformanceSuiteOn } from './majors.js';
 export { runMinimalSuite } from './minimal-suite.js';

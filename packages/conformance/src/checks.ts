@@ -1,7 +1,4 @@
-/**
- * The check of a server-wide connection limit (`maxServerConnections: 1`) every adapter runs on
- * an app with two endpoints, `/a` and `/b`.
- */
+/** Checks every adapter's own tests run the same way (assertions with vitest's `expect`). */
 import { expect } from 'vitest';
 import { closeWs, connectWs } from './clients.js';
 
@@ -36,4 +33,15 @@ export async function expectServerConnectionLimit(
   }
   expect(next.kind).toBe('open');
   if (next.kind === 'open') await closeWs(next.ws);
+}
+
+/**
+ * A 101 response head carries what ws writes and nothing else: no header of the middleware in
+ * front of the endpoint (helmet, CORS, compression) reaches it.
+ */
+export function expectBare101(head: string): void {
+  const [statusLine, ...lines] = head.split('\r\n');
+  expect(statusLine).toBe('HTTP/1.1 101 Switching Protocols');
+  const names = lines.map((line) => line.slice(0, line.indexOf(':')).toLowerCase()).sort();
+  expect(names).toEqual(['connection', 'sec-websocket-accept', 'upgrade']);
 }
