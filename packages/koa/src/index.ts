@@ -190,13 +190,11 @@ export function websocket<TContext, StateT, ContextT>(
     });
     if (passed) return void (await next());
     if (responded) return;
-    // The socket was answered or handed to ws directly. On the upgrade path the response is
-    // detached from it: Koa's respond ends it, writing nothing, and middleware that reads
-    // ctx.status after `await next()` sees what was sent. On the request path the socket is ws's:
-    // Koa must not write a response on it.
+    // The socket was answered or handed to ws directly, and core set the response's status to
+    // what was sent (middleware reading ctx.status after `await next()` sees it). On the upgrade
+    // path the response is detached: Koa's respond ends it, writing nothing. On the request path
+    // without adoption the socket is ws's: Koa must not write a response on it.
     if (!upgradeConnectionOf(ctx.req)) ctx.respond = false;
-    const sent = ctx.res.statusCode;
-    if (!ctx.headerSent && (sent === 101 || sent >= 400)) ctx.status = sent;
   };
   return Object.assign(middleware, { wss, gate }, handle) as WebSocketEndpoint<StateT, ContextT>;
 }
