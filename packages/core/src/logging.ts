@@ -207,6 +207,16 @@ export interface ConnectionRecord {
 
 const connectionChannel = channel(CONNECTION_CHANNEL);
 
+/**
+ * Whether a connection-end record has anywhere to go (a logger, or a subscriber to
+ * {@link CONNECTION_CHANNEL}): without one it is not built.
+ */
+export function connectionRecordWanted(loggers: Logger | readonly Logger[] | undefined): boolean {
+  return (
+    connectionChannel.hasSubscribers || (Array.isArray(loggers) ? loggers.length > 0 : loggers !== undefined)
+  );
+}
+
 /** Logs a connection-end record at info and publishes it. A logger that throws is ignored. */
 export function reportConnection(
   record: ConnectionRecord,
