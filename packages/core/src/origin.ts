@@ -201,14 +201,14 @@ export type OriginCheck =
   | { readonly ok: false; readonly origin: string | undefined; readonly detail: string };
 
 /**
- * Applies the origin policy to a request: no `Origin` → allowed; repeated, malformed, or not
+ * Applies the origin policy to a request (a promise only for an async policy function): no `Origin` → allowed; repeated, malformed, or not
  * allowed → not ok; `null` only when the policy lists `'null'` or is `'*'`.
  */
-export async function checkOrigin<TRequest>(
+export function checkOrigin<TRequest>(
   matcher: OriginMatcher<TRequest>,
   handshake: HandshakeRequest,
   request: TRequest,
-): Promise<OriginCheck> {
+): OriginCheck | Promise<OriginCheck> {
   const values = handshake.headers.all('origin');
   if (values.length === 0) return { ok: true, origin: undefined };
   const raw = values[0] as string;
@@ -225,7 +225,14 @@ export async function checkOrigin<TRequest>(
   if (origin === 'null' && matcher.kind === 'same-origin') {
     return { ok: false, origin, detail: 'the Origin "null" (an opaque origin) is not allowed' };
   }
-  const allowed = await matcher.allows(origin, handshake, request);
+  // Synchronous unless the policy is an async function (an await costs a microtask turn, and the
+  // gate bounds a promise with a timer).
+  const allowed = matcher.allows(origin, handshake, request);
+  if (typeof allowed === 'boolean') return verdict(allowed, origin);
+  return Promise.resolve(allowed).then((ok) => verdict(ok, origin));
+}
+
+function verdict(allowed: boolean, origin: string): OriginCheck {
   return allowed
     ? { ok: true, origin }
     : { ok: false, origin, detail: `the Origin "${origin}" is not allowed` };
