@@ -54,6 +54,10 @@ export async function startServer(variant, options = {}) {
   const execArgv = ['--expose-gc'];
   if (options.build === 'source') execArgv.push('--import', 'tsx', '--conditions=@wsgate/source');
   if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+  // Extra V8/Node flags for a profile (e.g. `--no-turbo-inlining`, so that self time is not
+  // merged into the caller a function was inlined into).
+  if (process.env.BENCH_NODE_FLAGS)
+    execArgv.push(...process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean));
   const argv = [...execArgv, SERVER_PROCESS, variant];
   const pinned = options.cpu !== undefined;
   const child = spawn(
