@@ -128,6 +128,8 @@ interface Dispatched {
   notFound?: RejectDecision;
   /** Logs a client that left before anyone answered (removed once someone did). */
   onEnd?: () => void;
+  /** Logs a response the application finished unclaimed (removed once an endpoint claimed it). */
+  onFinish?: () => void;
   /** Answers a request nobody answered in time (cleared once someone did). */
   deadline?: NodeJS.Timeout;
 }
@@ -584,7 +586,8 @@ function watchUnclaimed(state: ServerState, req: IncomingMessage, dispatched: Co
   const { connection, response } = dispatched;
   const { socket } = connection;
   (req as Tagged)[kUpgrade] = dispatched;
-  response.once('finish', () => settleUnclaimed(state, req, dispatched));
+  dispatched.onFinish = () => settleUnclaimed(state, req, dispatched);
+  response.once('finish', dispatched.onFinish);
   // The server's sockets are half-open: a client that leaves shows as 'end', not 'close'.
   dispatched.onEnd = () => {
     if (connection.claimed || response.writableFinished) return;
@@ -645,6 +648,7 @@ function release(dispatched: Dispatched): void {
   // Node's own server detaches a response it finished (an adopted one).
   if (dispatched.response?.socket === socket) dispatched.response.detachSocket(socket as Socket);
   if (dispatched.onEnd) socket.off('end', dispatched.onEnd);
+  if (dispatched.onFinish) dispatched.response?.off('finish', dispatched.onFinish);
   if (dispatched.deadline) clearTimeout(dispatched.deadline);
 }
 

@@ -54,10 +54,29 @@ export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner):
   defineOverrides(res, owner);
 }
 
-/** Adopted responses that emit `'close'` once the framework ends them. */
-const closingOnEnd = new WeakSet<ServerResponse>();
-/** Adopted responses that emitted their `'close'`. */
-const closedAdopted = new WeakSet<ServerResponse>();
+/**
+ * Where a response's completion stands: `closing-on-end` (an adopted response that emits
+ * `'close'` once the framework ends it), `closed` (an adopted response that emitted it),
+ * `completing` (a detached one whose real `end` emits `'finish'`). A symbol-keyed property rather
+ * than WeakSets: a WeakSet entry per handshake costs a microsecond or more in GC.
+ */
+const kCompletion = Symbol('@wsgate/core.completion');
+/** The overrides installed on a response, to tell whether middleware wrapped them since. */
+const kOverrides = Symbol('@wsgate/core.overrides');
+
+type Completion = 'closing-on-end' | 'closed' | 'completing';
+type Tracked = ServerResponse & {
+  [kCompletion]?: Completion;
+  [kOverrides]?: { readonly writeHead: unknown; readonly end: unknown };
+};
+
+function completionOf(res: ServerResponse): Completion | undefined {
+  return (res as Tracked)[kCompletion];
+}
+
+function setCompletion(res: ServerResponse, completion: Completion): void {
+  (res as Tracked)[kCompletion] = completion;
+}
 
 /**
  * For Node's own (adopted) response of a request whose socket ws took over, already detached:
@@ -68,18 +87,15 @@ const closedAdopted = new WeakSet<ServerResponse>();
  */
 export function completeAdopted(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
   if (!res.headersSent) res.writeHead(status);
-  if (ending === 'by-framework' && !res.writableEnded) closingOnEnd.add(res);
+  if (ending === 'by-framework' && !res.writableEnded) setCompletion(res, 'closing-on-end');
   else emitCloseOnce(res);
 }
 
 function emitCloseOnce(res: ServerResponse): void {
-  if (res.socket !== null || closedAdopted.has(res)) return;
-  closedAdopted.add(res);
+  if (res.socket !== null || completionOf(res) === 'closed') return;
+  setCompletion(res, 'closed');
   process.nextTick(() => res.emit('close'));
 }
-
-/** Responses whose answer went out on the raw socket: their real `end` emits `'finish'`. */
-const completing = new WeakSet<ServerResponse>();
 
 /**
  * Brings a claimed (detached) upgrade response to the state of what its socket got — the 101 ws
@@ -94,13 +110,33 @@ const completing = new WeakSet<ServerResponse>();
  *   may still set its cookie header then).
  */
 export function completeDetached(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
-  if (res.writableEnded || completing.has(res)) return;
-  completing.add(res);
+  if (res.writableEnded || completionOf(res) === 'completing') return;
+  setCompletion(res, 'completing');
   if (res.headersSent) return;
   res.statusCode = status;
   if (ending === 'by-framework') return;
+  // Ending a response nobody watches changes nothing anyone sees, and costs tens of µs a
+  // handshake (packages/bench).
+  if (!observed(res)) return;
   res.writeHead(status);
   res.end();
+}
+
+/**
+ * Whether anything besides wsgate watches a response end: a `'prefinish'`/`'finish'`/`'close'`
+ * listener (access loggers, on-finished), or a wrapper around `writeHead`/`end` installed after
+ * wsgate's (express-session, compression, on-headers).
+ */
+function observed(res: ServerResponse): boolean {
+  const own = (res as Tracked)[kOverrides];
+  return (
+    res.listenerCount('finish') > 0 ||
+    res.listenerCount('close') > 0 ||
+    res.listenerCount('prefinish') > 0 ||
+    own === undefined ||
+    res.writeHead !== own.writeHead ||
+    res.end !== own.end
+  );
 }
 
 interface BaseMethods {
@@ -145,12 +181,13 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
       return true;
     },
     end(this: ServerResponse, ...args: unknown[]) {
-      if (closingOnEnd.has(this)) {
+      const completion = completionOf(this);
+      if (completion === 'closing-on-end') {
         const result = base.end.call(this, ...args);
         emitCloseOnce(this);
         return result;
       }
-      if (completing.has(this)) {
+      if (completion === 'completing') {
         // A second end (a late answer after a deadline): already finished, no second 'finish'.
         if (this.writableEnded) return base.end.call(this, ...args);
         // Detached: nothing reaches the socket, so Node would never emit these itself.
@@ -170,6 +207,7 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
   for (const [name, value] of Object.entries(overrides)) {
     Object.defineProperty(res, name, { value, writable: true, configurable: true, enumerable: false });
   }
+  (res as Tracked)[kOverrides] = overrides;
 }
 
 /** Whether `writeHead`'s extra arguments (`[statusMessage], [headers]`) set `name`. */
