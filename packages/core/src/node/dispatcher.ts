@@ -513,6 +513,52 @@ export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, re
   return true;
 }
 
+/** How waiting for a pipelined request's turn on its connection ended. */
+export type Turn = 'ready' | 'timeout' | 'gone';
+
+/**
+ * Whether Node queued `res` behind the response of an earlier request on the same keep-alive
+ * connection that is still being written (HTTP/1.1 pipelining): the response has no socket yet,
+ * and nothing may be written on the socket for this request until it has.
+ */
+export function queuedBehindEarlierResponse(req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = req.socket;
+  return (
+    socket instanceof Socket &&
+    !socket.destroyed &&
+    !res.headersSent &&
+    !res.writableEnded &&
+    (res.socket === null || res.socket === undefined)
+  );
+}
+
+/**
+ * Waits until Node hands the socket to `res` (`ServerResponse#assignSocket` emits `'socket'` once
+ * the earlier response finished): `'ready'`. The client leaving first (`'end'` — the server's
+ * sockets are half-open — or `'close'`) is `'gone'`; `timeoutMs` passing is `'timeout'`. Nothing
+ * is written or closed here.
+ */
+export function awaitTurn(req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<Turn> {
+  const socket = req.socket;
+  if (res.socket === socket) return Promise.resolve('ready');
+  return new Promise((resolve) => {
+    const settle = (turn: Turn) => {
+      clearTimeout(timer);
+      res.off('socket', onSocket);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      resolve(turn);
+    };
+    const onSocket = () => settle('ready');
+    const onGone = () => settle('gone');
+    const timer = setTimeout(() => settle('timeout'), timeoutMs);
+    timer.unref();
+    res.once('socket', onSocket);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+  });
+}
+
 /** What makes Node emit `'upgrade'` for a request: an `Upgrade` header and the `upgrade` token in `Connection`. */
 function upgradeShaped(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
