@@ -7,12 +7,14 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createGate, HandshakeError, type HandshakeRecord, type Logger } from '../src/index.js';
 import {
   attachUpgradeDispatch,
   readRequest,
+  routeTaggedUpgrades,
   settleHandshake,
   tagUpgrades,
   UpgradeResponse,
@@ -568,7 +570,7 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     });
     servers.push(server);
     tagUpgrades(server);
-    server.on('upgrade', (req, socket) => {
+    const router = (req: IncomingMessage, socket: Duplex) => {
       const res = new ServerResponse(req);
       try {
         res.assignSocket(socket as Socket);
@@ -576,14 +578,16 @@ describe('tagging for a plugin that owns the upgrade path', () => {
       } catch {
         // @fastify/websocket logs a warning and leaves the socket.
       }
-    });
+    };
+    server.on('upgrade', router);
+    routeTaggedUpgrades(server, router);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return (server.address() as { port: number }).port;
+    return { port: (server.address() as { port: number }).port, server };
   };
 
   it('closes the socket after a response the framework wrote without its hooks (a bad URL)', async () => {
-    const port = await pluginServer((_req, res) => {
+    const { port } = await pluginServer((_req, res) => {
       res.writeHead(400, { 'Content-Length': '3' });
       res.end('bad');
     });
@@ -591,11 +595,14 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     expect(await handshake(port, '/%zz')).toMatch(/^HTTP\/1\.1 400 .*\r\n\r\nbad$/s);
   });
 
-  it('emits a handshake pipelined behind a plain request again once that response is done', async () => {
-    const port = await pluginServer((_req, res) => {
+  it('hands a handshake pipelined behind a plain request to the plugin’s listener alone once that response is done', async () => {
+    const { port, server } = await pluginServer((_req, res) => {
       res.writeHead(401, { 'Content-Length': '0', Connection: 'close' });
       res.end(() => res.socket?.destroy());
     });
+    // Another library's listener (it leaves /ws alone): it had the upgrade once, not again.
+    const seen: unknown[] = [];
+    server.on('upgrade', (req: IncomingMessage) => seen.push(req.url));
     const data = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       let received = '';
@@ -610,6 +617,7 @@ describe('tagging for a plugin that owns the upgrade path', () => {
       );
     });
     expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplainHTTP\/1\.1 401 /s);
+    expect(seen).toEqual(['/ws']);
   });
 });
 

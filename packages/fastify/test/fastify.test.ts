@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
@@ -435,6 +435,54 @@ describe('@wsgate/fastify', () => {
       ).toThrow(/^@wsgate\/fastify: option `requireProtocol`/);
     });
   });
+
+  // Found in review: the handshake was emitted on 'upgrade' again, to every listener.
+  it.each([
+    ['registered by wsgate', false],
+    ['registered by another plugin first', true],
+  ])(
+    'hands a handshake pipelined behind a slow response to @fastify/websocket alone once that response is done (%s)',
+    async (_name, shared) => {
+      const app = Fastify();
+      apps.push(app);
+      if (shared) await app.register(fastifyWebsocket);
+      await app.register(wsgate, { origins: '*' });
+      app.get('/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return 'slow';
+      });
+      app.get(
+        '/chat',
+        websocket({}, (socket) => socket.send('hello')),
+      );
+      const port = await listen(app);
+      // Another library's listener, leaving /chat alone: it must see that upgrade once, not twice.
+      const seen: string[] = [];
+      app.server.on('upgrade', (req: IncomingMessage) => seen.push(req.url ?? ''));
+      const data = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let received = '';
+        const done = () => {
+          socket.destroy();
+          resolve(received);
+        };
+        socket.on('data', (chunk) => {
+          received += chunk.toString('latin1');
+          if (received.endsWith('hello')) done();
+        });
+        socket.on('close', done);
+        socket.on('error', done);
+        socket.setTimeout(3_000, done);
+        socket.write(
+          `GET /slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n${buildRequest({ path: '/chat', host: `127.0.0.1:${port}` })}`,
+        );
+      });
+      expect(data).toMatch(
+        /^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nslowHTTP\/1\.1 101 Switching Protocols\r\n/,
+      );
+      expect(seen).toEqual(['/chat']);
+    },
+  );
 
   it('shares @fastify/websocket registered by another plugin, and leaves that plugin’s routes alone', async () => {
     const app = Fastify();

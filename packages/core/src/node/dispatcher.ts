@@ -116,6 +116,8 @@ interface ServerState {
   leave: ((req: IncomingMessage) => boolean) | undefined;
   listening: boolean;
   tagging: boolean;
+  /** The plugin's own `'upgrade'` listener on a tagged server ({@link routeTaggedUpgrades}). */
+  router?: UpgradeListener | undefined;
 }
 
 type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
@@ -228,7 +230,7 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
-  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const tag = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
@@ -236,12 +238,21 @@ export function tagUpgrades(
     if (previous) {
       // A handshake pipelined behind a request whose response is still attached: the plugin's
       // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
-      // and drops it, leaving the socket open for good. Once that response is done, the upgrade
-      // is emitted again, unless someone took the socket meanwhile.
+      // and drops it, leaving the socket open for good. Once that response is done, it is handed
+      // to the plugin's listener again (tagged afresh), unless someone took the socket meanwhile.
+      // Only to that listener: every other one already had it in this emit.
       previous.once('close', () => {
         if (socket.destroyed || socket.writableEnded || responseOn(socket)) return;
         if (socket.listenerCount('data') > 0) return;
-        server.emit('upgrade', req, socket, head);
+        const router = state.router;
+        if (router && server.listeners('upgrade').includes(router)) {
+          tag(req, socket, head);
+          router.call(server, req, socket, head);
+        } else {
+          // The plugin's listener is not known (routeTaggedUpgrades was not called): left
+          // unanswered the socket would stay open for good, so every listener gets it again.
+          server.emit('upgrade', req, socket, head);
+        }
       });
       return;
     }
@@ -258,7 +269,22 @@ export function tagUpgrades(
       if (response.writableFinished) close();
       else response.once('finish', close);
     });
-  });
+  };
+  server.prependListener('upgrade', tag);
+}
+
+/** A server's `'upgrade'` listener. */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * Names the framework plugin's own `'upgrade'` listener (the one that routes upgrades through the
+ * framework, `@fastify/websocket`'s) on a server whose upgrades are tagged ({@link tagUpgrades}).
+ * A handshake pipelined behind a response still being written, which that listener could not
+ * take, is then handed to it alone once the response is done, rather than emitted on
+ * `'upgrade'` again to every listener (another library's would see it twice).
+ */
+export function routeTaggedUpgrades(server: HttpServer, listener: UpgradeListener): void {
+  stateOf(server).router = listener;
 }
 
 /** The file-descriptor watcher (docs/design.md, "Resource limits"), logging where the server's records go. */
