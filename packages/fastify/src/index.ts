@@ -228,6 +228,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   fastify.addHook('onRequest', (request, _reply, done) => {
     const connection = upgradeConnectionOf(request.raw);
     if (connection) {
+      // Fastify's hooks see it: its onResponse logs what no route claimed (core logs only what
+      // Fastify's router answers before any hook).
+      connection.routed = true;
       connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
       connection.framework = frameworkOf(request);

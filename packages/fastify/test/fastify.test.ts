@@ -15,7 +15,12 @@ import {
   selfSignedCertificate,
   sendRaw,
 } from '@wsgate/conformance';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HandshakeError, websocket, wsgate } from '../src/index.js';
 
@@ -282,6 +287,58 @@ describe('@wsgate/fastify', () => {
     expect(response.body).toBe('no');
     await waitForRecord(logs.records, (r) => r.code === 'FORBIDDEN' && r.framework === 'fastify');
   });
+
+  // Found in review: Fastify's router answers these itself, before any hook (no onRequest, no
+  // onResponse), so the adapter's hooks never saw them and no record was written.
+  it.each([
+    ['a malformed URL', '/%zz', 400],
+    ['an over-long route parameter (maxParamLength)', `/rooms/${'x'.repeat(200)}`, 414],
+  ])('logs the response Fastify’s router writes without its hooks to %s', async (_name, path, status) => {
+    const logs = captureLogs();
+    const app = await appWith({ logger: logs.logger, origins: '*' });
+    await checkRouterResponse(app, logs, path, status);
+  });
+
+  it('logs the response of the application’s frameworkErrors handler to a malformed URL once', async () => {
+    const logs = captureLogs();
+    const app = await appWith(
+      { logger: logs.logger, origins: '*' },
+      {
+        frameworkErrors: (_error, _request, reply) => {
+          (reply as FastifyReply).code(400).send('bad url');
+        },
+      },
+    );
+    await checkRouterResponse(app, logs, '/%zz', 400);
+  });
+
+  async function checkRouterResponse(
+    app: FastifyInstance,
+    logs: ReturnType<typeof captureLogs>,
+    path: string,
+    status: number,
+  ) {
+    app.get(
+      '/rooms/:id',
+      websocket({}, (socket) => socket.close()),
+    );
+    const port = await listen(app);
+    const response = await sendRaw(port, buildRequest({ path, host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(status);
+    const record = await waitForRecord(logs.records, () => true);
+    expect(record).toMatchObject({
+      outcome: 'rejected',
+      status,
+      code: 'APPLICATION_REJECTED',
+      framework: 'fastify',
+      arrival: 'upgrade',
+      path: path.split('?')[0],
+      remoteAddress: '127.0.0.1',
+    });
+    expect(typeof record.durationMs).toBe('number');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logs.records.filter((r) => typeof r.outcome === 'string')).toHaveLength(1);
+  }
 
   it('logs through request.log: the record carries Fastify’s request id', async () => {
     const logs = captureLogs();

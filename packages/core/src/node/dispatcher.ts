@@ -66,6 +66,13 @@ export interface UpgradeConnection {
   /** The framework's request id, once known. */
   requestId?: string | undefined;
   /**
+   * Set by an adapter whose framework plugin routes upgrades ({@link tagUpgrades}) once the
+   * framework's hooks see the request (Fastify's `onRequest`): a response that finishes without
+   * it was written by the framework's router before any hook (Fastify's 400 for a malformed URL,
+   * 414 for an over-long parameter), and core logs it, as no hook will.
+   */
+  routed?: boolean | undefined;
+  /**
    * Tells the framework's response the status the handshake got on the socket (101, or the
    * rejection's), so that access loggers reading `res.statusCode` log it.
    */
@@ -230,6 +237,7 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
+  const reporter = createGate<never>({ logger: options.logger }, { framework: options.framework ?? 'core' });
   const tag = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
@@ -259,12 +267,19 @@ export function tagUpgrades(
     // Once the plugin's listener (after this one, in the same emit) has given the request its
     // response: one the framework's router writes without its hooks (Fastify's 400 for a
     // malformed URL, 414 for a too-long parameter) leaves the upgrade socket, which no parser
-    // reads any more, open; nothing else closes it.
+    // reads any more, open; nothing else closes it, and no hook logs it. The framework's own
+    // 'finish' listener (its onResponse hooks, where the adapter logs what they saw) runs first.
     queueMicrotask(() => {
       const response = responseOn(socket);
       if (!response) return;
       const close = () => {
-        if (!connection.claimed) closeAfterFlush(socket);
+        if (connection.claimed) return;
+        closeAfterFlush(socket);
+        if (connection.routed) return;
+        connection.claimed = true;
+        reporter.reportResponse(readRequest(req, 'upgrade'), response.statusCode, {
+          startedAt: connection.startedAt,
+        });
       };
       if (response.writableFinished) close();
       else response.once('finish', close);
