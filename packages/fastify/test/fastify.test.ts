@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
@@ -13,6 +13,7 @@ import {
   LogCapture,
   roundTrip,
   selfSignedCertificate,
+  sendPipelined,
   sendRaw,
 } from '@wsgate/conformance';
 import Fastify, {
@@ -516,24 +517,7 @@ describe('@wsgate/fastify', () => {
       // Another library's listener, leaving /chat alone: it must see that upgrade once, not twice.
       const seen: string[] = [];
       app.server.on('upgrade', (req: IncomingMessage) => seen.push(req.url ?? ''));
-      const data = await new Promise<string>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        let received = '';
-        const done = () => {
-          socket.destroy();
-          resolve(received);
-        };
-        socket.on('data', (chunk) => {
-          received += chunk.toString('latin1');
-          if (received.endsWith('hello')) done();
-        });
-        socket.on('close', done);
-        socket.on('error', done);
-        socket.setTimeout(3_000, done);
-        socket.write(
-          `GET /slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n${buildRequest({ path: '/chat', host: `127.0.0.1:${port}` })}`,
-        );
-      });
+      const data = await sendPipelined(port, '/slow', '/chat', (received) => received.endsWith('hello'));
       expect(data).toMatch(
         /^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nslowHTTP\/1\.1 101 Switching Protocols\r\n/,
       );

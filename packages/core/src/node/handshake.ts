@@ -231,6 +231,7 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
         const turn = await awaitTurn(req, response, gate.options.handshakeTimeoutMs);
         if (turn === 'ready') {
           const adopted = adoptUpgradeRequest(server, req, response) ? claimUpgrade(req) : undefined;
+          if (adopted && args.frameworkEndsResponse) adopted.frameworkEnds = true;
           if (adopted) complete(adopted.socket, adopted.head, adopted.settled);
           else complete(socket, undefined, undefined);
           return;
