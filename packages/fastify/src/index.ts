@@ -243,6 +243,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const connection = unclaimed(request);
     if (!connection) return done(null, payload);
+    // A reply from a hook that ran before wsgate's onRequest (an auth hook registered first):
+    // Fastify's onResponse, where it is logged, follows.
+    connection.routed = true;
     // @fastify/websocket destroys the socket after this response: say so.
     reply.header('Connection', 'close');
     if (reply.statusCode === 404) {
