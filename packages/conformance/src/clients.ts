@@ -196,6 +196,41 @@ export function readResponseHead(port: number, request: string): Promise<string>
   });
 }
 
+/**
+ * A plain request and then a handshake in one write (HTTP/1.1 pipelining, as a keep-alive client
+ * may send them): resolves with every byte received (latin1) once `until` holds for them, or the
+ * server closes, or `timeoutMs` passes. `plainPath` should answer slowly, so that the handshake
+ * arrives while its response is still being written.
+ */
+export function sendPipelined(
+  port: number,
+  plainPath: string,
+  handshakePath: string,
+  until: (received: string) => boolean,
+  timeoutMs = 3_000,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const host = `127.0.0.1:${port}`;
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (until(received)) done();
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(
+      `GET ${plainPath} HTTP/1.1\r\nHost: ${host}\r\n\r\n${buildRequest({ path: handshakePath, host })}`,
+    );
+  });
+}
+
 /** What the `ws` client saw. */
 export type WsOutcome =
   | {

@@ -13,6 +13,7 @@ export {
   readResponseHead,
   roundTrip,
   SAMPLE_KEY,
+  sendPipelined,
   sendRaw,
   type WsOutcome,
 } from './clients.js';

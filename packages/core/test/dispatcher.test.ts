@@ -7,12 +7,14 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createGate, HandshakeError, type HandshakeRecord, type Logger } from '../src/index.js';
 import {
   attachUpgradeDispatch,
   readRequest,
+  routeTaggedUpgrades,
   settleHandshake,
   tagUpgrades,
   UpgradeResponse,
@@ -446,6 +448,101 @@ describe('an endpoint claiming a dispatched upgrade', () => {
   });
 });
 
+// Found in review: a handshake that reached the normal request path (the server had no 'upgrade'
+// listener yet) pipelined behind a plain request whose response was still being written was taken
+// over at once: ws's 101 went out before (or into) the earlier response's bytes.
+describe('a handshake on the request path, pipelined behind a response still being written', () => {
+  /** A server with no dispatcher yet: the endpoint (settleHandshake) installs it, as adapters do. */
+  const requestPathServer = async (
+    slow: (res: ServerResponse) => void,
+    options: { handshakeTimeoutMs?: number } = {},
+  ) => {
+    const wss = new WebSocketServer(wsServerOptions(false));
+    const logger = new Capture();
+    const gate = createGate<IncomingMessage>({ logger, ...options }, { framework: 'test' });
+    const server = createServer((req, res) => {
+      if (req.url === '/plain') {
+        slow(res);
+        return;
+      }
+      void settleHandshake({
+        gate,
+        request: req,
+        req,
+        response: res,
+        server: wss,
+        respond: (response) => {
+          res.writeHead(response.status, response.headers);
+          res.end(response.body);
+        },
+        pass: () => {},
+        onOpen: (ws) => ws.send('hello'),
+      });
+    });
+    servers.push(server);
+    server.on('close', () => wss.close());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { port: (server.address() as { port: number }).port, logger };
+  };
+  /** Sends a plain request and a handshake in one write; resolves with what came back. */
+  const pipelined = (port: number, until: (data: string) => boolean, leaveEarly = false) =>
+    new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let data = '';
+      const done = () => {
+        socket.destroy();
+        resolve(data);
+      };
+      socket.on('data', (chunk) => {
+        data += chunk.toString('latin1');
+        if (until(data)) done();
+      });
+      socket.on('close', done);
+      socket.on('error', done);
+      socket.setTimeout(3_000, done);
+      socket.write(
+        `GET /plain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      if (leaveEarly) setTimeout(() => socket.end(), 50);
+    });
+  const slowPlain = (ms: number) => (res: ServerResponse) => {
+    res.setHeader('Content-Length', '4');
+    res.write('pl');
+    setTimeout(() => res.end('ai'), ms);
+  };
+
+  it('gets its 101 after the whole earlier response, then its messages', async () => {
+    const { port, logger } = await requestPathServer(slowPlain(150));
+    const data = await pipelined(port, (received) => received.includes('hello'));
+    expect(data).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nplaiHTTP\/1\.1 101 Switching Protocols\r\n[\s\S]*?\r\n\r\n/,
+    );
+    // The first frame (text, 5 bytes) right after the 101's head.
+    expect(data.slice(data.indexOf('\r\n\r\n', data.indexOf(' 101 ')) + 4)).toBe('\x81\x05hello');
+    await until(() => logger.records.length > 0);
+    expect(logger.records).toMatchObject([{ outcome: 'accepted', status: 101, path: '/ws' }]);
+  });
+
+  it('gets a 503 HANDSHAKE_TIMEOUT after the earlier response when that takes longer than handshakeTimeoutMs', async () => {
+    const { port, logger } = await requestPathServer(slowPlain(400), { handshakeTimeoutMs: 100 });
+    const data = await pipelined(port, () => false);
+    expect(data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nplaiHTTP\/1\.1 503 [\s\S]*HANDSHAKE_TIMEOUT/);
+    expect(data).not.toMatch(/101 Switching Protocols/);
+    await until(() => logger.records.length > 0);
+    expect(logger.records).toMatchObject([{ outcome: 'rejected', code: 'HANDSHAKE_TIMEOUT', status: 503 }]);
+  });
+
+  it('is logged CLIENT_DISCONNECTED when the client leaves while the earlier response is written', async () => {
+    const { port, logger } = await requestPathServer(slowPlain(300));
+    const data = await pipelined(port, () => false, true);
+    expect(data).not.toMatch(/101 Switching Protocols/);
+    await until(() => logger.records.length > 0);
+    expect(logger.records).toMatchObject([{ outcome: 'rejected', code: 'CLIENT_DISCONNECTED' }]);
+  });
+});
+
 describe('tagging for a plugin that owns the upgrade path', () => {
   it('tags every upgrade before the plugin’s own listener, whatever the registration order', async () => {
     const server = createServer();
@@ -473,7 +570,7 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     });
     servers.push(server);
     tagUpgrades(server);
-    server.on('upgrade', (req, socket) => {
+    const router = (req: IncomingMessage, socket: Duplex) => {
       const res = new ServerResponse(req);
       try {
         res.assignSocket(socket as Socket);
@@ -481,14 +578,16 @@ describe('tagging for a plugin that owns the upgrade path', () => {
       } catch {
         // @fastify/websocket logs a warning and leaves the socket.
       }
-    });
+    };
+    server.on('upgrade', router);
+    routeTaggedUpgrades(server, router);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return (server.address() as { port: number }).port;
+    return { port: (server.address() as { port: number }).port, server };
   };
 
   it('closes the socket after a response the framework wrote without its hooks (a bad URL)', async () => {
-    const port = await pluginServer((_req, res) => {
+    const { port } = await pluginServer((_req, res) => {
       res.writeHead(400, { 'Content-Length': '3' });
       res.end('bad');
     });
@@ -496,11 +595,14 @@ describe('tagging for a plugin that owns the upgrade path', () => {
     expect(await handshake(port, '/%zz')).toMatch(/^HTTP\/1\.1 400 .*\r\n\r\nbad$/s);
   });
 
-  it('emits a handshake pipelined behind a plain request again once that response is done', async () => {
-    const port = await pluginServer((_req, res) => {
+  it('hands a handshake pipelined behind a plain request to the plugin’s listener alone once that response is done', async () => {
+    const { port, server } = await pluginServer((_req, res) => {
       res.writeHead(401, { 'Content-Length': '0', Connection: 'close' });
       res.end(() => res.socket?.destroy());
     });
+    // Another library's listener (it leaves /ws alone): it had the upgrade once, not again.
+    const seen: unknown[] = [];
+    server.on('upgrade', (req: IncomingMessage) => seen.push(req.url));
     const data = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       let received = '';
@@ -515,6 +617,7 @@ describe('tagging for a plugin that owns the upgrade path', () => {
       );
     });
     expect(data).toMatch(/^HTTP\/1\.1 200 .*\r\n\r\nplainHTTP\/1\.1 401 /s);
+    expect(seen).toEqual(['/ws']);
   });
 });
 

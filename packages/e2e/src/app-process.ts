@@ -15,19 +15,31 @@ export interface AppProcess extends Peer {
   records(): LogRecord[];
 }
 
-/** Starts `examples/<framework>/src/server.ts` with `PORT=port`; resolves once it listens. */
-export async function startAppProcess(framework: Framework, port: number): Promise<AppProcess> {
+/**
+ * Starts `examples/<framework>/src/server.ts` with `PORT=port`; resolves once the process itself
+ * prints that it listens (its `listening on http://127.0.0.1:<port>` line), not merely once the
+ * port accepts connections, which another process on that port would do too. Port 0 (the default)
+ * lets the kernel pick a free port as the process binds it: no window in which another process can
+ * take it; the port it got is `port` of the result.
+ */
+export async function startAppProcess(framework: Framework, port = 0): Promise<AppProcess> {
+  // server.ts prints this after listen() succeeded; with a given port, that port and no other. Up
+  // to the newline: a line half written so far could be a longer port's first digits.
+  const digits = port === 0 ? '\\d+' : String(port);
+  const listening = new RegExp(`^listening on http://127\\.0\\.0\\.1:(${digits})\\n`, 'm');
   const peer = await startPeer({
     name: `${framework.name} server`,
     command: join(root, 'node_modules', '.bin', 'tsx'),
     args: () => ['--conditions=@wsgate/source', join(root, 'examples', framework.name, 'src', 'server.ts')],
     prepare: () => {},
-    ports: [port],
+    ports: [],
+    readyOutput: listening,
     env: () => ({ PORT: String(port) }),
   });
+  const bound = Number(listening.exec(peer.stdout())?.[1]);
   return {
     ...peer,
-    port,
+    port: bound,
     records: () =>
       peer
         .stdout()

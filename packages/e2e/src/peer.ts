@@ -46,6 +46,12 @@ export interface PeerSpec {
   readonly prepare: (dir: string) => void;
   /** The ports that must accept connections before the peer counts as started. */
   readonly ports: readonly number[];
+  /**
+   * What the process itself prints to stdout once it is serving (matched against all of its stdout
+   * so far); the peer counts as started only then (and after `ports`). A port that accepts connections may belong to another process (a
+   * port picked free a moment ago can be taken before this one binds it); its own output cannot.
+   */
+  readonly readyOutput?: RegExp;
   /** Log files (relative to the temp directory) whose tail goes into failure messages. */
   readonly logs?: readonly string[];
   /** Extra environment variables, which may point into the temp directory. */
@@ -151,16 +157,18 @@ export async function startPeer(spec: PeerSpec): Promise<Peer> {
     rmSync(dir, { recursive: true, force: true });
   };
 
+  const problem = (when: string): string | undefined => {
+    if (spawnError) return `${spec.name} did not start: ${spawnError.message}`;
+    if (child.exitCode !== null || child.signalCode !== null)
+      return `${spec.name} exited (${child.exitCode ?? child.signalCode}) ${when}\n${output()}`;
+    return undefined;
+  };
   try {
     const timeout = spec.startTimeoutMs ?? 15_000;
     for (const port of spec.ports) {
-      await waitForPort(port, timeout, () => {
-        if (spawnError) return `${spec.name} did not start: ${spawnError.message}`;
-        if (child.exitCode !== null || child.signalCode !== null)
-          return `${spec.name} exited (${child.exitCode ?? child.signalCode}) before listening on ${port}\n${output()}`;
-        return undefined;
-      });
+      await waitForPort(port, timeout, () => problem(`before listening on ${port}`));
     }
+    if (spec.readyOutput) await waitForOutput(spec.readyOutput, () => stdout, timeout, problem);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const detail = message.includes('---') ? message : `${message}\n${output()}`;
@@ -168,6 +176,23 @@ export async function startPeer(spec: PeerSpec): Promise<Peer> {
     throw new Error(detail);
   }
   return { name: spec.name, dir, output, stdout: () => stdout, stop };
+}
+
+/** Resolves once `read()` matches `pattern`; rejects when the process ends or after `timeoutMs`. */
+async function waitForOutput(
+  pattern: RegExp,
+  read: () => string,
+  timeoutMs: number,
+  problem: (when: string) => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pattern.test(read())) return;
+    const failed = problem(`before printing ${pattern}`);
+    if (failed) throw new Error(failed);
+    if (Date.now() > deadline) throw new Error(`no output matching ${pattern} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Writes a file into a peer's directory. */

@@ -10,7 +10,6 @@ import type WebSocket from 'ws';
 import { type AppProcess, startAppProcess } from '../src/app-process.js';
 import { frameworks } from '../src/apps.js';
 import { describeWith } from '../src/binaries.js';
-import { freePort } from '../src/ports.js';
 import { type RunningProxy, startNginx } from '../src/proxies.js';
 
 type Open = Extract<WsOutcome, { kind: 'open' }>;
@@ -26,16 +25,34 @@ describeWith(['nginx'], 'two app processes behind nginx', ({ nginx }) => {
     let ports: [number, number];
 
     beforeAll(async () => {
-      ports = [await freePort(), await freePort()];
-      // One at a time, so afterAll stops the first even when the second fails to start.
-      backends.push(await startAppProcess(framework, ports[0]));
-      backends.push(await startAppProcess(framework, ports[1]));
+      // One at a time, so afterAll stops the first even when the second fails to start. Each on a
+      // port the kernel picks as it binds (port 0), and started only once the process itself says
+      // it listens: ports picked free beforehand could be taken (by the other backend, or by
+      // anything else on the machine) before the process binds them, and a port that merely
+      // accepts connections may be someone else's: nginx then had one backend twice, or one it
+      // could not reach and skipped for fail_timeout, and every connection landed on backend 0.
+      backends.push(await startAppProcess(framework));
+      backends.push(await startAppProcess(framework));
+      ports = [backends[0]?.port ?? 0, backends[1]?.port ?? 0];
       proxy = await startNginx(nginx, [
         {
           config: 'nginx-scale-out.conf',
           values: { BACKEND_A: `127.0.0.1:${ports[0]}`, BACKEND_B: `127.0.0.1:${ports[1]}` },
         },
       ]);
+      // Both backends answer through nginx before anything is counted: nginx skips a backend for
+      // fail_timeout after one failed attempt, so counting must not start inside such a window.
+      const answered = new Set<number>();
+      const deadline = Date.now() + 15_000;
+      while (answered.size < 2) {
+        if (Date.now() > deadline)
+          throw new Error(`only backends ${[...answered]} answered through nginx\n${proxy.output()}`);
+        const connection = await connect();
+        answered.add(connection.backend);
+        await closeWs(connection.ws);
+        if (answered.size < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      open.length = 0;
     }, 60_000);
     afterAll(async () => {
       for (const { ws } of open) ws.terminate();

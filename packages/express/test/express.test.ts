@@ -10,6 +10,7 @@ import {
   LogCapture,
   roundTrip,
   selfSignedCertificate,
+  sendPipelined,
   sendRaw,
 } from '@wsgate/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,6 +42,25 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     );
     return app;
   }
+
+  // Found in review: on a fresh server (no 'upgrade' listener yet) a handshake pipelined behind a
+  // plain request arrives on the request path while that request's response is still being
+  // written; its 101 went out into the middle of that response.
+  it('answers a handshake pipelined behind a slow plain request on a fresh server after that response', async () => {
+    const app = express();
+    app.get('/slow', (_req, res) => {
+      res.set('Content-Length', '4').write('sl');
+      setTimeout(() => res.end('ow'), 100);
+    });
+    app.get(
+      '/chat',
+      websocket({ origins: '*' }, (ws) => ws.send('hello')),
+    );
+    const port = await listen(http.createServer(app));
+    const data = await sendPipelined(port, '/slow', '/chat', (received) => received.endsWith('hello'));
+    expect(data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nslowHTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(data.endsWith('hello')).toBe(true);
+  });
 
   it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
     const app = express();

@@ -35,9 +35,11 @@ import {
   type ReservedWsOption,
   readRequest,
   registerEndpoint,
+  routeTaggedUpgrades,
   settleHandshake,
   tagUpgrades,
   type UpgradeConnection,
+  type UpgradeListener,
   upgradeConnectionOf,
   wsServerOptions,
 } from '@wsgate/core/node';
@@ -191,6 +193,7 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
 
   // Where @fastify/websocket is already registered (another plugin's GraphQL route, say), share
   // it: core decides before ws on wsgate's routes, and leaves the other routes alone.
+  const upgradeListeners = new Set(fastify.server.listeners('upgrade'));
   if (!fastify.hasDecorator('websocketServer')) {
     const { noServer: _, ...handshake } = wsServerOptions(true);
     await fastify.register(fastifyWebsocket, {
@@ -206,6 +209,15 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
     });
   }
 
+  // @fastify/websocket's own 'upgrade' listener, which a handshake pipelined behind a response still
+  // being written is handed to once that response is done: the one its registration just added,
+  // or, where another plugin registered it first, the one named as in its source (`onUpgrade`).
+  const listeners = fastify.server.listeners('upgrade') as UpgradeListener[];
+  const router =
+    listeners.find((listener) => !upgradeListeners.has(listener)) ??
+    listeners.find((listener) => listener.name === 'onUpgrade');
+  if (router) routeTaggedUpgrades(fastify.server, router);
+
   // Core's acceptance callback, run by ws's 'connection' before @fastify/websocket calls the route.
   const opening = new WeakMap<IncomingMessage, (ws: WebSocket) => void>();
   fastify.websocketServer.on('connection', (ws: WebSocket, req: IncomingMessage) => {
@@ -216,6 +228,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   fastify.addHook('onRequest', (request, _reply, done) => {
     const connection = upgradeConnectionOf(request.raw);
     if (connection) {
+      // Fastify's hooks see it: its onResponse logs what no route claimed (core logs only what
+      // Fastify's router answers before any hook).
+      connection.routed = true;
       connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
       connection.framework = frameworkOf(request);
@@ -228,6 +243,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const connection = unclaimed(request);
     if (!connection) return done(null, payload);
+    // A reply from a hook that ran before wsgate's onRequest (an auth hook registered first):
+    // Fastify's onResponse, where it is logged, follows.
+    connection.routed = true;
     // @fastify/websocket destroys the socket after this response: say so.
     reply.header('Connection', 'close');
     if (reply.statusCode === 404) {

@@ -13,9 +13,15 @@ import {
   LogCapture,
   roundTrip,
   selfSignedCertificate,
+  sendPipelined,
   sendRaw,
 } from '@wsgate/conformance';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HandshakeError, websocket, wsgate } from '../src/index.js';
 
@@ -283,6 +289,58 @@ describe('@wsgate/fastify', () => {
     await waitForRecord(logs.records, (r) => r.code === 'FORBIDDEN' && r.framework === 'fastify');
   });
 
+  // Found in review: Fastify's router answers these itself, before any hook (no onRequest, no
+  // onResponse), so the adapter's hooks never saw them and no record was written.
+  it.each([
+    ['a malformed URL', '/%zz', 400],
+    ['an over-long route parameter (maxParamLength)', `/rooms/${'x'.repeat(200)}`, 414],
+  ])('logs the response Fastify’s router writes without its hooks to %s', async (_name, path, status) => {
+    const logs = captureLogs();
+    const app = await appWith({ logger: logs.logger, origins: '*' });
+    await checkRouterResponse(app, logs, path, status);
+  });
+
+  it('logs the response of the application’s frameworkErrors handler to a malformed URL once', async () => {
+    const logs = captureLogs();
+    const app = await appWith(
+      { logger: logs.logger, origins: '*' },
+      {
+        frameworkErrors: (_error, _request, reply) => {
+          (reply as FastifyReply).code(400).send('bad url');
+        },
+      },
+    );
+    await checkRouterResponse(app, logs, '/%zz', 400);
+  });
+
+  async function checkRouterResponse(
+    app: FastifyInstance,
+    logs: ReturnType<typeof captureLogs>,
+    path: string,
+    status: number,
+  ) {
+    app.get(
+      '/rooms/:id',
+      websocket({}, (socket) => socket.close()),
+    );
+    const port = await listen(app);
+    const response = await sendRaw(port, buildRequest({ path, host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(status);
+    const record = await waitForRecord(logs.records, () => true);
+    expect(record).toMatchObject({
+      outcome: 'rejected',
+      status,
+      code: 'APPLICATION_REJECTED',
+      framework: 'fastify',
+      arrival: 'upgrade',
+      path: path.split('?')[0],
+      remoteAddress: '127.0.0.1',
+    });
+    expect(typeof record.durationMs).toBe('number');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logs.records.filter((r) => typeof r.outcome === 'string')).toHaveLength(1);
+  }
+
   it('logs through request.log: the record carries Fastify’s request id', async () => {
     const logs = captureLogs();
     let n = 0;
@@ -435,6 +493,37 @@ describe('@wsgate/fastify', () => {
       ).toThrow(/^@wsgate\/fastify: option `requireProtocol`/);
     });
   });
+
+  // Found in review: the handshake was emitted on 'upgrade' again, to every listener.
+  it.each([
+    ['registered by wsgate', false],
+    ['registered by another plugin first', true],
+  ])(
+    'hands a handshake pipelined behind a slow response to @fastify/websocket alone once that response is done (%s)',
+    async (_name, shared) => {
+      const app = Fastify();
+      apps.push(app);
+      if (shared) await app.register(fastifyWebsocket);
+      await app.register(wsgate, { origins: '*' });
+      app.get('/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return 'slow';
+      });
+      app.get(
+        '/chat',
+        websocket({}, (socket) => socket.send('hello')),
+      );
+      const port = await listen(app);
+      // Another library's listener, leaving /chat alone: it must see that upgrade once, not twice.
+      const seen: string[] = [];
+      app.server.on('upgrade', (req: IncomingMessage) => seen.push(req.url ?? ''));
+      const data = await sendPipelined(port, '/slow', '/chat', (received) => received.endsWith('hello'));
+      expect(data).toMatch(
+        /^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nslowHTTP\/1\.1 101 Switching Protocols\r\n/,
+      );
+      expect(seen).toEqual(['/chat']);
+    },
+  );
 
   it('shares @fastify/websocket registered by another plugin, and leaves that plugin’s routes alone', async () => {
     const app = Fastify();

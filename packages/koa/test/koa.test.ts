@@ -15,6 +15,7 @@ import {
   LogCapture,
   roundTrip,
   selfSignedCertificate,
+  sendPipelined,
   sendRaw,
 } from '@wsgate/conformance';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +64,23 @@ afterEach(async () => {
 });
 
 describe.each(majors)('@wsgate/koa on $name', ({ module: Koa }) => {
+  // Found in review: a handshake pipelined behind a plain request that no wsgate middleware saw
+  // (so the server had no 'upgrade' listener yet) arrives on the request path while that
+  // request's response is still being written; its 101 went out before that response.
+  it('answers a handshake pipelined behind a slow plain request on a fresh server after that response', async () => {
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/slow') return next();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ctx.body = 'slow';
+    });
+    app.use(websocket('/chat', { origins: '*' }, (ws) => ws.send('hello')));
+    const { port } = await start(http.createServer(app.callback()));
+    const data = await sendPipelined(port, '/slow', '/chat', (received) => received.endsWith('hello'));
+    expect(data).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\nslowHTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(data.endsWith('hello')).toBe(true);
+  });
+
   it('drain(server): open connections close with the code given, new handshakes get 503 SERVER_SHUTTING_DOWN', async () => {
     const app = new Koa();
     app.use(wsgate());

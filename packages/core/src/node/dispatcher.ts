@@ -66,6 +66,13 @@ export interface UpgradeConnection {
   /** The framework's request id, once known. */
   requestId?: string | undefined;
   /**
+   * Set by an adapter whose framework plugin routes upgrades ({@link tagUpgrades}) once the
+   * framework's hooks see the request (Fastify's `onRequest`): a response that finishes without
+   * it was written by the framework's router before any hook (Fastify's 400 for a malformed URL,
+   * 414 for an over-long parameter), and core logs it, as no hook will.
+   */
+  routed?: boolean | undefined;
+  /**
    * Tells the framework's response the status the handshake got on the socket (101, or the
    * rejection's), so that access loggers reading `res.statusCode` log it.
    */
@@ -116,6 +123,8 @@ interface ServerState {
   leave: ((req: IncomingMessage) => boolean) | undefined;
   listening: boolean;
   tagging: boolean;
+  /** The plugin's own `'upgrade'` listener on a tagged server ({@link routeTaggedUpgrades}). */
+  router?: UpgradeListener | undefined;
 }
 
 type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
@@ -230,7 +239,8 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
-  server.prependListener('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const reporter = createGate<never>({ logger: options.logger }, { framework: options.framework ?? 'core' });
+  const tag = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
@@ -238,29 +248,60 @@ export function tagUpgrades(
     if (previous) {
       // A handshake pipelined behind a request whose response is still attached: the plugin's
       // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
-      // and drops it, leaving the socket open for good. Once that response is done, the upgrade
-      // is emitted again, unless someone took the socket meanwhile.
+      // and drops it, leaving the socket open for good. Once that response is done, it is handed
+      // to the plugin's listener again (tagged afresh), unless someone took the socket meanwhile.
+      // Only to that listener: every other one already had it in this emit.
       previous.once('close', () => {
         if (socket.destroyed || socket.writableEnded || responseOn(socket)) return;
         if (socket.listenerCount('data') > 0) return;
-        server.emit('upgrade', req, socket, head);
+        const router = state.router;
+        if (router && server.listeners('upgrade').includes(router)) {
+          tag(req, socket, head);
+          router.call(server, req, socket, head);
+        } else {
+          // The plugin's listener is not known (routeTaggedUpgrades was not called): left
+          // unanswered the socket would stay open for good, so every listener gets it again.
+          server.emit('upgrade', req, socket, head);
+        }
       });
       return;
     }
     // Once the plugin's listener (after this one, in the same emit) has given the request its
     // response: one the framework's router writes without its hooks (Fastify's 400 for a
     // malformed URL, 414 for a too-long parameter) leaves the upgrade socket, which no parser
-    // reads any more, open; nothing else closes it.
+    // reads any more, open; nothing else closes it, and no hook logs it. The framework's own
+    // 'finish' listener (its onResponse hooks, where the adapter logs what they saw) runs first.
     queueMicrotask(() => {
       const response = responseOn(socket);
       if (!response) return;
       const close = () => {
-        if (!connection.claimed) closeAfterFlush(socket);
+        if (connection.claimed) return;
+        closeAfterFlush(socket);
+        if (connection.routed) return;
+        connection.claimed = true;
+        reporter.reportResponse(readRequest(req, 'upgrade'), response.statusCode, {
+          startedAt: connection.startedAt,
+        });
       };
       if (response.writableFinished) close();
       else response.once('finish', close);
     });
-  });
+  };
+  server.prependListener('upgrade', tag);
+}
+
+/** A server's `'upgrade'` listener. */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * Names the framework plugin's own `'upgrade'` listener (the one that routes upgrades through the
+ * framework, `@fastify/websocket`'s) on a server whose upgrades are tagged ({@link tagUpgrades}).
+ * A handshake pipelined behind a response still being written, which that listener could not
+ * take, is then handed to it alone once the response is done, rather than emitted on
+ * `'upgrade'` again to every listener (another library's would see it twice).
+ */
+export function routeTaggedUpgrades(server: HttpServer, listener: UpgradeListener): void {
+  stateOf(server).router = listener;
 }
 
 /** The file-descriptor watcher (docs/design.md, "Resource limits"), logging where the server's records go. */
@@ -513,6 +554,52 @@ export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, re
   const dispatched: CoreDispatched = { connection, response: res, adopted: true };
   watchUnclaimed(state, req, dispatched);
   return true;
+}
+
+/** How waiting for a pipelined request's turn on its connection ended. */
+export type Turn = 'ready' | 'timeout' | 'gone';
+
+/**
+ * Whether Node queued `res` behind the response of an earlier request on the same keep-alive
+ * connection that is still being written (HTTP/1.1 pipelining): the response has no socket yet,
+ * and nothing may be written on the socket for this request until it has.
+ */
+export function queuedBehindEarlierResponse(req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = req.socket;
+  return (
+    socket instanceof Socket &&
+    !socket.destroyed &&
+    !res.headersSent &&
+    !res.writableEnded &&
+    (res.socket === null || res.socket === undefined)
+  );
+}
+
+/**
+ * Waits until Node hands the socket to `res` (`ServerResponse#assignSocket` emits `'socket'` once
+ * the earlier response finished): `'ready'`. The client leaving first (`'end'` — the server's
+ * sockets are half-open — or `'close'`) is `'gone'`; `timeoutMs` passing is `'timeout'`. Nothing
+ * is written or closed here.
+ */
+export function awaitTurn(req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<Turn> {
+  const socket = req.socket;
+  if (res.socket === socket) return Promise.resolve('ready');
+  return new Promise((resolve) => {
+    const settle = (turn: Turn) => {
+      clearTimeout(timer);
+      res.off('socket', onSocket);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      resolve(turn);
+    };
+    const onSocket = () => settle('ready');
+    const onGone = () => settle('gone');
+    const timer = setTimeout(() => settle('timeout'), timeoutMs);
+    timer.unref();
+    res.once('socket', onSocket);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+  });
 }
 
 /** What makes Node emit `'upgrade'` for a request: an `Upgrade` header and the `upgrade` token in `Connection`. */

@@ -15,8 +15,10 @@ import { type SupervisedWebSocket, superviseConnection, watchErrors } from './co
 import {
   adoptUpgradeRequest,
   attachUpgradeDispatch,
+  awaitTurn,
   claimUpgrade,
   EMPTY_HEAD,
+  queuedBehindEarlierResponse,
   registerEndpoint,
   serverConnectionLimit,
   serverLogger,
@@ -221,7 +223,45 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
   if (decision.kind === 'accept') {
     const socket = req.socket;
     if (ownsUpgrade && socket instanceof Socket) {
-      // Not adopted (pipelined behind a response still being written): taken over as is.
+      // Pipelined behind an earlier request whose response is still being written (Node queued
+      // this one's response; adoption needs the socket on it): nothing may go on the socket
+      // before that response's last byte. Its turn comes when Node hands the socket over.
+      if (server && args.response && queuedBehindEarlierResponse(req, args.response)) {
+        const response = args.response;
+        const turn = await awaitTurn(req, response, gate.options.handshakeTimeoutMs);
+        if (turn === 'ready') {
+          const adopted = adoptUpgradeRequest(server, req, response) ? claimUpgrade(req) : undefined;
+          if (adopted && args.frameworkEndsResponse) adopted.frameworkEnds = true;
+          if (adopted) complete(adopted.socket, adopted.head, adopted.settled);
+          else complete(socket, undefined, undefined);
+          return;
+        }
+        decision.release();
+        const extras = { startedAt, requestId: args.requestId, logger };
+        if (turn === 'gone') {
+          // Node ends the connection of a client that left; should it stay half-open, it is
+          // closed once the earlier response is done. This one gets nothing.
+          response.once('socket', () => socket.destroy());
+          const gone = new HandshakeError('CLIENT_DISCONNECTED', {
+            detail:
+              'the client closed the connection while the response to an earlier request on it was still being written; nothing was sent',
+          });
+          gate.report(handshake, gate.reject(gone, decision.origin), extras);
+          return;
+        }
+        const late = gate.reject(
+          new HandshakeError('HANDSHAKE_TIMEOUT', {
+            detail: `the response to an earlier request on the same connection (pipelined) was still being written after ${gate.options.handshakeTimeoutMs} ms`,
+          }),
+          decision.origin,
+        );
+        // Queued by Node behind the earlier response; the connection closes after it.
+        const rendered = gate.render(late, handshake);
+        args.respond({ ...rendered, headers: { ...rendered.headers, Connection: 'close' } });
+        gate.report(handshake, late, extras);
+        return;
+      }
+      // Not adopted for another reason (not queued behind an earlier response): taken over as is.
       complete(socket, undefined, undefined);
       return;
     }

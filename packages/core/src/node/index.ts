@@ -41,10 +41,12 @@ export {
   type LeaveUpgrades,
   limitServerConnections,
   registerEndpoint,
+  routeTaggedUpgrades,
   serverConnectionLimit,
   serverLogger,
   tagUpgrades,
   type UpgradeConnection,
+  type UpgradeListener,
   upgradeConnectionOf,
   upgradesTagged,
 } from './dispatcher.js';
