@@ -14,7 +14,7 @@ import { type HandshakeRequest, pathOf } from './request.js';
 import { type HttpResponse, renderRejection } from './response.js';
 import { selectSubprotocol } from './subprotocols.js';
 import { traceContextOf } from './trace-context.js';
-import { checkRequest, type Failure } from './validate.js';
+import { checkRequest, type Failure, MALFORMED_HANDSHAKE_CODES } from './validate.js';
 
 /** The handshake may go on: hand it to the WebSocket server with these settings. */
 export interface AcceptDecision {
@@ -204,6 +204,20 @@ export class Gate<TRequest = unknown> {
       origin: origin.origin,
       release: this.#reservation(handshake.remoteAddress, shared),
     };
+  }
+
+  /**
+   * The rejection of a malformed handshake, which needs neither an endpoint nor the framework: one
+   * whose deciding failure is in its `Sec-WebSocket-Version` or `Sec-WebSocket-Key`
+   * ({@link MALFORMED_HANDSHAKE_CODES}). `undefined` for every other request, which its endpoint
+   * decides with {@link decide}.
+   */
+  decideMalformed(handshake: HandshakeRequest): RejectDecision | undefined {
+    const checked = checkRequest(handshake);
+    const first = checked.transport[0];
+    if (!first || !MALFORMED_HANDSHAKE_CODES.has(first.code)) return undefined;
+    const others = [...checked.transport.slice(1), ...checked.negotiation].map((f) => f.code);
+    return this.#rejectFailure(first, handshake, others, undefined);
   }
 
   /** Open connections (and accepted handshakes on their way to the 101), in all and per client. */

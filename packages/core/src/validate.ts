@@ -47,6 +47,33 @@ const VERSION = /^(?:0|[1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/;
  */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
+/**
+ * The failures that make a request a malformed WebSocket handshake whatever endpoint it is for:
+ * its `Sec-WebSocket-Version` or `Sec-WebSocket-Key` (RFC 6455 §4.2.1 items 5 and 6). When one
+ * of them decides (is the first transport failure), no application code could accept the
+ * request, so it is rejected on arrival, before the framework runs (docs/design.md, "Malformed
+ * handshakes are rejected on arrival").
+ */
+export const MALFORMED_HANDSHAKE_CODES: ReadonlySet<HandshakeErrorCode> = new Set<HandshakeErrorCode>([
+  'WEBSOCKET_VERSION_MISSING',
+  'WEBSOCKET_VERSION_MALFORMED',
+  'WEBSOCKET_VERSION_UNSUPPORTED',
+  'WEBSOCKET_KEY_MISSING',
+  'WEBSOCKET_KEY_INVALID',
+]);
+
+/**
+ * A constant-time first look at a request's own headers (as Node parsed them, repeated ones
+ * joined): whether its `Sec-WebSocket-Version` is `13` and its `Sec-WebSocket-Key` well formed,
+ * i.e. whether it certainly has none of the {@link MALFORMED_HANDSHAKE_CODES} failures.
+ */
+export function versionAndKeyWellFormed(
+  version: string | string[] | undefined,
+  key: string | string[] | undefined,
+): boolean {
+  return version === '13' && typeof key === 'string' && KEY.test(key);
+}
+
 /** Runs every static check and returns all failures (the first of each list decides). */
 export function checkRequest(request: HandshakeRequest): StaticCheck {
   const { headers } = request;

@@ -25,6 +25,7 @@ import { HandshakeError } from '../errors.js';
 import { createGate, type Gate, type RejectDecision, type SharedConnectionLimit } from '../gate.js';
 import { parseList } from '../headers.js';
 import type { Logger } from '../logging.js';
+import { versionAndKeyWellFormed } from '../validate.js';
 import { closestName, DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { type Arrival, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
@@ -502,6 +503,7 @@ function dispatch(
     refuseWhileDraining(state, req, socket, head);
     return;
   }
+  if (rejectedOnArrival(state, req, socket)) return;
   const connection = newConnection(req, socket, head, 'upgrade', () => dispatched);
   let response: UpgradeResponse;
   try {
@@ -529,6 +531,28 @@ function dispatch(
     return;
   }
   server.emit('request', req, response);
+}
+
+/**
+ * A malformed handshake (its `Sec-WebSocket-Version` or `-Key`: `Gate#decideMalformed`) is
+ * answered on arrival, before the framework runs, as ws answers it: no middleware could accept it
+ * (docs/design.md). The record's `remoteAddress` is then the TCP peer: the framework never ran,
+ * so its trust-proxy setting was not applied. Returns whether it answered.
+ */
+function rejectedOnArrival(state: ServerState, req: IncomingMessage, socket: Duplex): boolean {
+  const { headers } = req;
+  if (versionAndKeyWellFormed(headers['sec-websocket-version'], headers['sec-websocket-key'])) return false;
+  const gate = gateOf(state);
+  const startedAt = performance.now();
+  const handshake = readRequest(req, 'upgrade', { url: req.url });
+  const decision = gate.decideMalformed(handshake);
+  if (!decision) return false;
+  writeRawResponse(socket, gate.render(decision, handshake, state.settings.production));
+  gate.report(handshake, decision, {
+    startedAt,
+    logger: state.settings.logger ?? loggersOf(state),
+  });
+  return true;
 }
 
 /**
