@@ -255,6 +255,25 @@ export const rawCases: readonly RawCase[] = [
     headers: { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ' },
     expect: { status: 400, code: 'WEBSOCKET_KEY_INVALID' },
   },
+  // A malformed handshake is answered before the framework runs (docs/design.md): no middleware
+  // could accept it, so the auth middleware on the private path never sees it, and it gets its
+  // 400 wherever it was sent, as ws answers it.
+  {
+    name: 'malformed key to the private path, no credentials → 400 WEBSOCKET_KEY_INVALID before the auth middleware',
+    path: PRIVATE_PATH,
+    headers: { 'Sec-WebSocket-Key': 'short' },
+    expect: { status: 400, code: 'WEBSOCKET_KEY_INVALID' },
+  },
+  {
+    name: 'unsupported version to a path no endpoint serves → 426 WEBSOCKET_VERSION_UNSUPPORTED, not 404',
+    path: '/nowhere-versioned',
+    headers: { 'Sec-WebSocket-Version': '8' },
+    expect: {
+      status: 426,
+      code: 'WEBSOCKET_VERSION_UNSUPPORTED',
+      headers: { ...UPGRADE_426, 'sec-websocket-version': '13' },
+    },
+  },
   {
     name: 'disallowed Origin → 403 naming the origin, never the allow-list',
     path: '/chat',

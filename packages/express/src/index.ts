@@ -159,7 +159,8 @@ export function wsgate(settings: DispatchSettings = {}): RequestHandler {
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
     // The first request of a fresh server arrives here even when it is a handshake.
-    if (server) adoptUpgradeRequest(server, req, res);
+    // A malformed one is answered there and then, as on the 'upgrade' path.
+    if (server && adoptUpgradeRequest(server, req, res) === 'answered') return;
     const connection = upgradeConnectionOf(req);
     if (connection) connection.framework = frameworkOf(req as Request);
     next();

@@ -181,7 +181,10 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   if (fastify.hasDecorator('wsgate')) {
     throw new Error(`${PACKAGE}: the plugin is already registered on this instance; register it once`);
   }
-  tagUpgrades(fastify.server, { logger: defaultGate.options.logger, framework: 'fastify' });
+  // What no request of Fastify's carries a `request.log` for (a malformed handshake answered on
+  // arrival, the router's own 400/414, the server's descriptor and TLS records) goes to the
+  // plugin's `logger`, else to Fastify's own.
+  tagUpgrades(fastify.server, { logger: defaultGate.options.logger ?? fastify.log, framework: 'fastify' });
   if (maxServerConnections !== undefined)
     limitServerConnections(fastify.server, maxServerConnections, PACKAGE);
   const endpoints = new Map<string, EndpointHandle<WebSocket>>();

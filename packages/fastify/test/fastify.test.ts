@@ -494,6 +494,47 @@ describe('@wsgate/fastify', () => {
     });
   });
 
+  // Canary: where another plugin registered @fastify/websocket before wsgate, wsgate finds
+  // @fastify/websocket's own 'upgrade' listener by its function name in @fastify/websocket's
+  // source (`onUpgrade`): it guards it (a malformed handshake answered on arrival never reaches
+  // Fastify) and hands it pipelined handshakes. If the name moves, this fails and names it.
+  it('canary: @fastify/websocket names its upgrade listener onUpgrade', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyWebsocket);
+    await app.ready();
+    const names = app.server.listeners('upgrade').map((listener) => listener.name);
+    expect(names, "@fastify/websocket's 'upgrade' listener is no longer named onUpgrade").toContain(
+      'onUpgrade',
+    );
+  });
+
+  it.each([
+    ['registered by wsgate', false],
+    ['registered by another plugin first', true],
+  ])('answers a malformed handshake before any Fastify hook runs (%s)', async (_name, shared) => {
+    const app = Fastify();
+    apps.push(app);
+    if (shared) await app.register(fastifyWebsocket);
+    await app.register(wsgate, { origins: '*' });
+    const hooks: string[] = [];
+    app.addHook('onRequest', async (request) => {
+      hooks.push(request.url);
+    });
+    app.get(
+      '/chat',
+      websocket({}, (socket) => socket.close()),
+    );
+    const port = await listen(app);
+    const response = await sendRaw(
+      port,
+      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: { 'Sec-WebSocket-Key': 'short' } }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('WEBSOCKET_KEY_INVALID');
+    expect(hooks).toEqual([]);
+  });
+
   // Found in review: the handshake was emitted on 'upgrade' again, to every listener.
   it.each([
     ['registered by wsgate', false],

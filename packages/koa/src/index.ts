@@ -223,7 +223,11 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
     // The first request of a fresh server arrives here even when it is a handshake.
-    if (server) adoptUpgradeRequest(server, ctx.req, ctx.res);
+    // A malformed one is answered there and then, as on the 'upgrade' path (Koa must not respond).
+    if (server && adoptUpgradeRequest(server, ctx.req, ctx.res) === 'answered') {
+      ctx.respond = false;
+      return;
+    }
     const connection = upgradeConnectionOf(ctx.req);
     if (connection) connection.framework = frameworkOf(ctx);
     await next();

@@ -25,11 +25,11 @@ import { HandshakeError } from '../errors.js';
 import { createGate, type Gate, type RejectDecision, type SharedConnectionLimit } from '../gate.js';
 import { parseList } from '../headers.js';
 import type { Logger } from '../logging.js';
-import { versionAndKeyWellFormed } from '../validate.js';
 import { closestName, DEFAULT_HANDSHAKE_TIMEOUT_MS, milliseconds } from '../options.js';
 import { type Arrival, pathOf } from '../request.js';
 import type { HttpResponse } from '../response.js';
 import { watchTlsServer } from '../tls.js';
+import { versionAndKeyWellFormed } from '../validate.js';
 import { watchDescriptors } from './descriptors.js';
 import type { CloseOptions, EndpointHandle } from './endpoint.js';
 import { type FrameworkRequest, readRequest } from './request.js';
@@ -126,6 +126,8 @@ interface ServerState {
   tagging: boolean;
   /** The plugin's own `'upgrade'` listener on a tagged server ({@link routeTaggedUpgrades}). */
   router?: UpgradeListener | undefined;
+  /** What stands in the router's place among the `'upgrade'` listeners: it skips requests answered on arrival. */
+  guardedRouter?: UpgradeListener | undefined;
 }
 
 type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
@@ -246,6 +248,12 @@ export function tagUpgrades(
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
     const previous = responseOn(socket);
+    // A malformed handshake is answered here, before the framework runs, where the plugin's
+    // listener (known and guarded: routeTaggedUpgrades) then skips it.
+    if (!previous && state.guardedRouter && rejectedOnArrival(state, req, socket, reporter, options.logger)) {
+      connection.claimed = true;
+      return;
+    }
     if (previous) {
       // A handshake pipelined behind a request whose response is still attached: the plugin's
       // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
@@ -256,9 +264,9 @@ export function tagUpgrades(
         if (socket.destroyed || socket.writableEnded || responseOn(socket)) return;
         if (socket.listenerCount('data') > 0) return;
         const router = state.router;
-        if (router && server.listeners('upgrade').includes(router)) {
+        if (router && state.guardedRouter && server.listeners('upgrade').includes(state.guardedRouter)) {
           tag(req, socket, head);
-          router.call(server, req, socket, head);
+          state.guardedRouter.call(server, req, socket, head);
         } else {
           // The plugin's listener is not known (routeTaggedUpgrades was not called): left
           // unanswered the socket would stay open for good, so every listener gets it again.
@@ -302,7 +310,33 @@ export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffe
  * `'upgrade'` again to every listener (another library's would see it twice).
  */
 export function routeTaggedUpgrades(server: HttpServer, listener: UpgradeListener): void {
-  stateOf(server).router = listener;
+  const state = stateOf(server);
+  if (state.router === listener) return;
+  const guarded: UpgradeListener = function (this: HttpServer, req, socket, head) {
+    if ((req as Tagged)[kUpgrade]?.connection.claimed) return;
+    listener.call(this, req, socket, head);
+  };
+  if (!replaceListener(server, 'upgrade', listener, guarded)) return;
+  state.router = listener;
+  state.guardedRouter = guarded;
+}
+
+/**
+ * Puts `to` in the place of `from` among an emitter's listeners for `event`, keeping the order of
+ * every other listener (and their `once` wrappers: `rawListeners`). Returns whether `from` was
+ * there.
+ */
+function replaceListener(
+  emitter: HttpServer,
+  event: string,
+  from: UpgradeListener,
+  to: UpgradeListener,
+): boolean {
+  const all = emitter.rawListeners(event) as UpgradeListener[];
+  if (!all.includes(from)) return false;
+  emitter.removeAllListeners(event);
+  for (const listener of all) emitter.on(event, listener === from ? to : listener);
+  return true;
 }
 
 /** The file-descriptor watcher (docs/design.md, "Resource limits"), logging where the server's records go. */
@@ -539,20 +573,31 @@ function dispatch(
  * (docs/design.md). The record's `remoteAddress` is then the TCP peer: the framework never ran,
  * so its trust-proxy setting was not applied. Returns whether it answered.
  */
-function rejectedOnArrival(state: ServerState, req: IncomingMessage, socket: Duplex): boolean {
-  const { headers } = req;
-  if (versionAndKeyWellFormed(headers['sec-websocket-version'], headers['sec-websocket-key'])) return false;
-  const gate = gateOf(state);
-  const startedAt = performance.now();
-  const handshake = readRequest(req, 'upgrade', { url: req.url });
-  const decision = gate.decideMalformed(handshake);
-  if (!decision) return false;
-  writeRawResponse(socket, gate.render(decision, handshake, state.settings.production));
-  gate.report(handshake, decision, {
-    startedAt,
-    logger: state.settings.logger ?? loggersOf(state),
-  });
+function rejectedOnArrival(
+  state: ServerState,
+  req: IncomingMessage,
+  socket: Duplex,
+  gate: Gate<never> = gateOf(state),
+  logger: Logger | readonly Logger[] | undefined = state.settings.logger ?? loggersOf(state),
+): boolean {
+  const malformed = malformedOnArrival(state, req, 'upgrade', gate);
+  if (!malformed) return false;
+  writeRawResponse(socket, malformed.response);
+  gate.report(malformed.handshake, malformed.decision, { startedAt: malformed.startedAt, logger });
   return true;
+}
+
+/** The rejection of a malformed handshake, rendered; `undefined` for any other request (the common case costs one regex test). */
+function malformedOnArrival(state: ServerState, req: IncomingMessage, arrival: Arrival, gate: Gate<never>) {
+  const { headers } = req;
+  if (versionAndKeyWellFormed(headers['sec-websocket-version'], headers['sec-websocket-key']))
+    return undefined;
+  const startedAt = performance.now();
+  const handshake = readRequest(req, arrival, { url: req.url });
+  const decision = gate.decideMalformed(handshake);
+  if (!decision) return undefined;
+  const response = gate.render(decision, handshake, state.settings.production);
+  return { startedAt, handshake, decision, response };
 }
 
 /**
@@ -561,15 +606,22 @@ function rejectedOnArrival(state: ServerState, req: IncomingMessage, socket: Dup
  * fresh server — is handled as the dispatcher handles an upgrade, on Node's own response: the
  * framework's 404 becomes `ENDPOINT_NOT_FOUND`, what middleware writes gets its mandatory headers
  * and `Connection: close`, every outcome is logged once, and an endpoint claims it as it claims a
- * dispatched upgrade. The arrival is invisible to the client. Returns whether it adopted `req`.
+ * dispatched upgrade. The arrival is invisible to the client: a malformed handshake is answered
+ * at once, as the dispatcher answers it on arrival (`'answered'`: the caller must not run the
+ * rest of the pipeline). Returns `'adopted'`, `'answered'`, or `false` for a request it left alone.
  */
-export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, res: ServerResponse): boolean {
+export function adoptUpgradeRequest(
+  server: HttpServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+): 'adopted' | 'answered' | false {
   const state = servers.get(server);
   if (!state || state.tagging || (req as Tagged)[kUpgrade] || res.headersSent) return false;
   if (!upgradeShaped(req) || state.leave?.(req) || state.draining) return false;
   const socket = req.socket;
   // A request pipelined behind one still being written has no socket on its response yet.
   if (!(socket instanceof Socket) || socket.destroyed || res.socket !== socket) return false;
+  if (answeredOnArrival(state, req, res)) return 'answered';
   const connection = newConnection(req, socket, EMPTY, 'request', () => dispatched);
   adoptResponse(
     res,
@@ -577,6 +629,29 @@ export function adoptUpgradeRequest(server: HttpServer, req: IncomingMessage, re
   );
   const dispatched: CoreDispatched = { connection, response: res, adopted: true };
   watchUnclaimed(state, req, dispatched);
+  return 'adopted';
+}
+
+/**
+ * {@link rejectedOnArrival} for a handshake on the normal request path: Node's own response
+ * carries the rejection (and `Connection: close`), logged with what the app-level middleware
+ * knows of the request (the framework has not resolved the client yet either).
+ */
+function answeredOnArrival(state: ServerState, req: IncomingMessage, res: ServerResponse): boolean {
+  const gate = gateOf(state);
+  const malformed = malformedOnArrival(state, req, 'request', gate);
+  if (!malformed) return false;
+  const { response } = malformed;
+  res.shouldKeepAlive = false;
+  res.writeHead(response.status, {
+    ...response.headers,
+    'Content-Length': String(Buffer.byteLength(response.body)),
+  });
+  res.end(response.body);
+  gate.report(malformed.handshake, malformed.decision, {
+    startedAt: malformed.startedAt,
+    logger: state.settings.logger ?? loggersOf(state),
+  });
   return true;
 }
 

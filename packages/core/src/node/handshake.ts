@@ -177,7 +177,7 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
       attachUpgradeDispatch(server, { gate: gate as Gate<never>, endpoint: args.endpoint });
       // A complete handshake on the request path (the server had no 'upgrade' listener yet) is
       // answered on its socket exactly as a dispatched one.
-      if (args.response) adoptUpgradeRequest(server, req, args.response);
+      if (args.response && adoptUpgradeRequest(server, req, args.response) === 'answered') return;
     } else if (args.endpoint) registerEndpoint(server, args.endpoint);
   }
   const claimed = args.upgrade === undefined ? claimUpgrade(req) : undefined;
