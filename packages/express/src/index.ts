@@ -21,6 +21,7 @@ import {
   type EndpointHandle,
   endpointHandle,
   type FrameworkRequest,
+  lazyFrameworkRequest,
   type ReservedWsOption,
   serverOf,
   settleHandshake,
@@ -162,7 +163,8 @@ export function wsgate(settings: DispatchSettings = {}): RequestHandler {
     // A malformed one is answered there and then, as on the 'upgrade' path.
     if (server && adoptUpgradeRequest(server, req, res) === 'answered') return;
     const connection = upgradeConnectionOf(req);
-    if (connection) connection.framework = frameworkOf(req as Request);
+    // Read only if no endpoint claims the request (its record): the endpoint reads its own.
+    if (connection) connection.framework = lazyFrameworkRequest(() => frameworkOf(req as Request));
     next();
   };
 }

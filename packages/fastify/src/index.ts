@@ -29,6 +29,7 @@ import {
   endpointHandle,
   type FrameworkRequest,
   isProtocolError,
+  lazyFrameworkRequest,
   limitServerConnections,
   missingRequiredHeaders,
   notFoundError,
@@ -236,7 +237,8 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
       connection.routed = true;
       connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
-      connection.framework = frameworkOf(request);
+      // Read only if no endpoint claims the request (its record): the endpoint reads its own.
+      connection.framework = lazyFrameworkRequest(() => frameworkOf(request));
     }
     done();
   });

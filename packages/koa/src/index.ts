@@ -22,6 +22,7 @@ import {
   type EndpointHandle,
   endpointHandle,
   type FrameworkRequest,
+  lazyFrameworkRequest,
   type ReservedWsOption,
   serverOf,
   settleHandshake,
@@ -229,7 +230,8 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       return;
     }
     const connection = upgradeConnectionOf(ctx.req);
-    if (connection) connection.framework = frameworkOf(ctx);
+    // Read only if no endpoint claims the request (its record): the endpoint reads its own.
+    if (connection) connection.framework = lazyFrameworkRequest(() => frameworkOf(ctx));
     await next();
   };
 }

@@ -64,7 +64,7 @@ export {
   settleHandshake,
   type UpgradeHandler,
 } from './handshake.js';
-export { type FrameworkRequest, readRequest } from './request.js';
+export { type FrameworkRequest, lazyFrameworkRequest, readRequest } from './request.js';
 export { closeAfterFlush, guardSocket, writeRawResponse } from './socket.js';
 export { missingRequiredHeaders, notFoundError } from './unclaimed.js';
 export { UpgradeResponse, type UpgradeResponseOwner } from './upgrade-response.js';
