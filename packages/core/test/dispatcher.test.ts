@@ -636,7 +636,7 @@ describe('completeDetached', () => {
     let closed = 0;
     res.on('finish', () => finished++);
     res.on('close', () => closed++);
-    completeDetached(res, 101, 'now');
+    completeDetached(res.control, 101, 'now');
     // A late answer (after a deadline, say) must not finish the response a second time.
     res.end();
     await new Promise((resolve) => setImmediate(resolve));

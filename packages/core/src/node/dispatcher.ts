@@ -39,6 +39,7 @@ import {
   adoptResponse,
   completeAdopted,
   completeDetached,
+  type ResponseControl,
   UpgradeResponse,
   type UpgradeResponseOwner,
 } from './upgrade-response.js';
@@ -135,7 +136,7 @@ type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
 interface Dispatched {
   readonly connection: UpgradeConnection;
   /** The response core made (its own dispatcher); absent when a framework plugin made it. */
-  readonly response: UpgradeResponse | undefined;
+  readonly response: ServerResponse | undefined;
   /** The rejection that replaced the framework's 404, once rendered. */
   notFound?: RejectDecision;
   /** Logs a client that left before anyone answered (removed once someone did). */
@@ -150,7 +151,12 @@ interface Dispatched {
  * A request core's own dispatcher delivered, with the response core made for it — or, for an
  * upgrade-shaped request on the normal request path, Node's own response it adopted.
  */
-type CoreDispatched = Dispatched & { readonly response: ServerResponse; readonly adopted: boolean };
+type CoreDispatched = Dispatched & {
+  readonly response: ServerResponse;
+  /** What core tracks of that response's completion. */
+  readonly control: ResponseControl;
+  readonly adopted: boolean;
+};
 
 const servers = new WeakMap<HttpServer, ServerState>();
 
@@ -551,7 +557,7 @@ function dispatch(
     // it is that listener's request.
     return;
   }
-  const dispatched: CoreDispatched = { connection, response, adopted: false };
+  const dispatched: CoreDispatched = { connection, response, control: response.control, adopted: false };
   watchUnclaimed(state, req, dispatched);
   if (server.listenerCount('request') === 0) {
     connection.claimed = true;
@@ -623,11 +629,11 @@ export function adoptUpgradeRequest(
   if (!(socket instanceof Socket) || socket.destroyed || res.socket !== socket) return false;
   if (answeredOnArrival(state, req, res)) return 'answered';
   const connection = newConnection(req, socket, EMPTY, 'request', () => dispatched);
-  adoptResponse(
+  const control = adoptResponse(
     res,
     ownerOf(state, req, connection, () => dispatched),
   );
-  const dispatched: CoreDispatched = { connection, response: res, adopted: true };
+  const dispatched: CoreDispatched = { connection, response: res, control, adopted: true };
   watchUnclaimed(state, req, dispatched);
   return 'adopted';
 }
@@ -749,8 +755,8 @@ function ownerOf(
  * (`completeAdopted`).
  */
 function settleResponse(dispatched: CoreDispatched, status: number, ending: 'now' | 'by-framework'): void {
-  if (dispatched.adopted) completeAdopted(dispatched.response, status, ending);
-  else completeDetached(dispatched.response, status, ending);
+  if (dispatched.adopted) completeAdopted(dispatched.control, status, ending);
+  else completeDetached(dispatched.control, status, ending);
 }
 
 /**

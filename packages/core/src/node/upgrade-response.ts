@@ -34,13 +34,16 @@ type Callback = (error?: Error | null) => void;
  * methods. Middleware that wraps `res.write`/`res.end` (compression) wraps these as usual.
  */
 export class UpgradeResponse extends ServerResponse {
+  /** What wsgate tracks of this response's completion (the dispatcher's). */
+  readonly control: ResponseControl;
+
   constructor(req: IncomingMessage, socket: Socket, owner: UpgradeResponseOwner) {
     super(req);
     // The socket is closed after this response: it was an upgrade, never a keep-alive request.
     this.shouldKeepAlive = false;
     // What Node's server does for every request (http.ServerResponse#assignSocket).
     this.assignSocket(socket);
-    defineOverrides(this, owner);
+    this.control = defineOverrides(this, owner);
   }
 }
 
@@ -49,33 +52,27 @@ export class UpgradeResponse extends ServerResponse {
  * request of a fresh server) what an {@link UpgradeResponse} has: the same overrides, and the
  * socket closed after it.
  */
-export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner): void {
+export function adoptResponse(res: ServerResponse, owner: UpgradeResponseOwner): ResponseControl {
   res.shouldKeepAlive = false;
-  defineOverrides(res, owner);
+  return defineOverrides(res, owner);
 }
+
+/** Where a response's completion stands (see {@link ResponseControl}). */
+type Completion = 'closing-on-end' | 'closed' | 'completing';
 
 /**
- * Where a response's completion stands: `closing-on-end` (an adopted response that emits
- * `'close'` once the framework ends it), `closed` (an adopted response that emitted it),
- * `completing` (a detached one whose real `end` emits `'finish'`). A symbol-keyed property rather
- * than WeakSets: a WeakSet entry per handshake costs a microsecond or more in GC.
+ * What wsgate keeps of a response it gave its overrides: the response, the overrides (to tell
+ * whether middleware wrapped them since), and where its completion stands — `closing-on-end` (an
+ * adopted response that emits `'close'` once the framework ends it), `closed` (an adopted one
+ * that emitted it), `completing` (a detached one whose real `end` emits `'finish'`). Kept beside
+ * the response, not on it: a property added to a response (or a WeakSet entry) on every
+ * handshake costs microseconds (packages/bench).
  */
-const kCompletion = Symbol('@wsgate/core.completion');
-/** The overrides installed on a response, to tell whether middleware wrapped them since. */
-const kOverrides = Symbol('@wsgate/core.overrides');
-
-type Completion = 'closing-on-end' | 'closed' | 'completing';
-type Tracked = ServerResponse & {
-  [kCompletion]?: Completion;
-  [kOverrides]?: { readonly writeHead: unknown; readonly end: unknown };
-};
-
-function completionOf(res: ServerResponse): Completion | undefined {
-  return (res as Tracked)[kCompletion];
-}
-
-function setCompletion(res: ServerResponse, completion: Completion): void {
-  (res as Tracked)[kCompletion] = completion;
+export interface ResponseControl {
+  readonly res: ServerResponse;
+  readonly writeHead: unknown;
+  readonly end: unknown;
+  completion: Completion | undefined;
 }
 
 /**
@@ -85,15 +82,21 @@ function setCompletion(res: ServerResponse, completion: Completion): void {
  * after koa-logger and the like have subscribed). It never emits `'finish'`: on that Node's own
  * server would reuse or close the socket.
  */
-export function completeAdopted(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
+export function completeAdopted(
+  control: ResponseControl,
+  status: number,
+  ending: 'now' | 'by-framework',
+): void {
+  const { res } = control;
   if (!res.headersSent) res.writeHead(status);
-  if (ending === 'by-framework' && !res.writableEnded) setCompletion(res, 'closing-on-end');
-  else emitCloseOnce(res);
+  if (ending === 'by-framework' && !res.writableEnded) control.completion = 'closing-on-end';
+  else emitCloseOnce(control);
 }
 
-function emitCloseOnce(res: ServerResponse): void {
-  if (res.socket !== null || completionOf(res) === 'closed') return;
-  setCompletion(res, 'closed');
+function emitCloseOnce(control: ResponseControl): void {
+  const { res } = control;
+  if (res.socket !== null || control.completion === 'closed') return;
+  control.completion = 'closed';
   process.nextTick(() => res.emit('close'));
 }
 
@@ -109,15 +112,20 @@ function emitCloseOnce(res: ServerResponse): void {
  *   pipeline is done (Koa's respond, after middleware that runs after `await next()` — koa-session
  *   may still set its cookie header then).
  */
-export function completeDetached(res: ServerResponse, status: number, ending: 'now' | 'by-framework'): void {
-  if (res.writableEnded || completionOf(res) === 'completing') return;
-  setCompletion(res, 'completing');
+export function completeDetached(
+  control: ResponseControl,
+  status: number,
+  ending: 'now' | 'by-framework',
+): void {
+  const { res } = control;
+  if (res.writableEnded || control.completion === 'completing') return;
+  control.completion = 'completing';
   if (res.headersSent) return;
   res.statusCode = status;
   if (ending === 'by-framework') return;
   // Ending a response nobody watches changes nothing anyone sees, and costs tens of µs a
   // handshake (packages/bench).
-  if (!observed(res)) return;
+  if (!observed(control)) return;
   res.writeHead(status);
   res.end();
 }
@@ -127,15 +135,14 @@ export function completeDetached(res: ServerResponse, status: number, ending: 'n
  * listener (access loggers, on-finished), or a wrapper around `writeHead`/`end` installed after
  * wsgate's (express-session, compression, on-headers).
  */
-function observed(res: ServerResponse): boolean {
-  const own = (res as Tracked)[kOverrides];
+function observed(control: ResponseControl): boolean {
+  const { res } = control;
   return (
     res.listenerCount('finish') > 0 ||
     res.listenerCount('close') > 0 ||
     res.listenerCount('prefinish') > 0 ||
-    own === undefined ||
-    res.writeHead !== own.writeHead ||
-    res.end !== own.end
+    res.writeHead !== control.writeHead ||
+    res.end !== control.end
   );
 }
 
@@ -145,7 +152,7 @@ interface BaseMethods {
   end(this: ServerResponse, ...args: unknown[]): ServerResponse;
 }
 
-function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void {
+function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): ResponseControl {
   // What the overrides call: the class's methods, or the wrappers middleware that ran before
   // wsgate installed (an adopted response: morgan's on-headers, say).
   const base = { writeHead: res.writeHead, write: res.write, end: res.end } as unknown as BaseMethods;
@@ -181,10 +188,10 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
       return true;
     },
     end(this: ServerResponse, ...args: unknown[]) {
-      const completion = completionOf(this);
+      const { completion } = control;
       if (completion === 'closing-on-end') {
         const result = base.end.call(this, ...args);
-        emitCloseOnce(this);
+        emitCloseOnce(control);
         return result;
       }
       if (completion === 'completing') {
@@ -204,10 +211,17 @@ function defineOverrides(res: ServerResponse, owner: UpgradeResponseOwner): void
         : base.end.call(this, replacement.body);
     },
   };
-  for (const [name, value] of Object.entries(overrides)) {
-    Object.defineProperty(res, name, { value, writable: true, configurable: true, enumerable: false });
-  }
-  (res as Tracked)[kOverrides] = overrides;
+  // Plain assignments: cheaper on every handshake than defining non-enumerable properties.
+  res.writeHead = overrides.writeHead as ServerResponse['writeHead'];
+  res.write = overrides.write as ServerResponse['write'];
+  res.end = overrides.end as ServerResponse['end'];
+  const control: ResponseControl = {
+    res,
+    writeHead: overrides.writeHead,
+    end: overrides.end,
+    completion: undefined,
+  };
+  return control;
 }
 
 /** Whether `writeHead`'s extra arguments (`[statusMessage], [headers]`) set `name`. */
