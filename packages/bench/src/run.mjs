@@ -162,7 +162,8 @@ The \`+ pino ÷ native\` columns price wsgate and its logging together against a
 logs nothing; the \`+ pino ÷ … + pino\` columns compare the same logging on both sides (the native
 server logging, by hand and with the same pino logger, the records wsgate writes, where its library
 lets user code see them: accepted handshakes, closes and the origin refusal, not ws's own bad-key
-or bad-version refusals), so what is left there is wsgate's own cost. The native + pino rows'
+or bad-version refusals), so what is left there is wsgate's own cost, its fuller records included
+(and in the bad-key and bad-version rows its logging too). The native + pino rows'
 \`× native\` ratios in the details are what that logging alone costs a native server.
 ${
   renderOtelOverhead(summary)
