@@ -2,7 +2,7 @@
  * Turns samples into medians and ratios, and renders them as Markdown (docs/benchmarks.md) and as
  * plain text tables for the terminal.
  *
- * Every ratio is wsgate ÷ baseline (or native ÷ floor) of the medians. For rates (handshakes/s,
+ * Every ratio is wsgate ÷ baseline (or native ÷ floor, native + pino ÷ native) of the medians. For rates (handshakes/s,
  * round-trips/s) higher is better; for costs (latency, CPU, memory) lower is better. A figure
  * more than 5 % worse than the native choice is marked ⚠.
  */
@@ -25,11 +25,15 @@ function variantOf(framework, role) {
   );
 }
 
-/** The baselines a variant is compared with: its framework's native choice (for wsgate), and the floor. */
+/**
+ * The baselines a variant is compared with: its framework's native choice (for wsgate, and for the
+ * native choice with logging, where the ratio is what its logging costs), and the floor.
+ */
 function baselinesOf(variant) {
   const { framework, role } = VARIANTS[variant];
   return {
-    native: role.startsWith('wsgate') ? variantOf(framework, 'native') : undefined,
+    native:
+      role.startsWith('wsgate') || role === 'native-logged' ? variantOf(framework, 'native') : undefined,
     floor: role === 'floor' ? undefined : 'floor',
   };
 }
@@ -116,6 +120,21 @@ export const CONFIGURATIONS = [
   { role: 'wsgate-logged', title: 'logging on' },
   { role: 'wsgate-otel', title: 'otel on' },
 ];
+
+/**
+ * The summary's comparisons: every configuration ÷ the native choice (which logs nothing), and
+ * logging on ÷ the native choice logging the same records by hand with the same pino logger
+ * (`native + pino`), right after its `÷ native` column.
+ */
+const COMPARISONS = CONFIGURATIONS.flatMap((c) => [
+  { ...c, baseline: 'native' },
+  ...(c.role === 'wsgate-logged' ? [{ ...c, baseline: 'native-logged', title: 'logging on both' }] : []),
+]);
+
+/** The key of a comparison's value in {@link headlineRatios}' `values`. */
+function keyOfComparison(framework, { role, baseline }) {
+  return baseline === 'native' ? `${framework}|${role}` : `${framework}|${role}|${baseline}`;
+}
 
 /**
  * What @wsgate/otel costs: per framework and handshake scenario, handshakes/s and server CPU per
@@ -209,6 +228,7 @@ function ordered(present) {
       variantOf(f, 'wsgate-bare'),
       variantOf(f, 'wsgate-limits'),
       variantOf(f, 'native'),
+      variantOf(f, 'native-logged'),
     ]),
   ];
   return names.filter((name) => name && present(name));
@@ -230,8 +250,9 @@ function ratioCells(groups, keyOf, variant, fields) {
 
 /**
  * The headline ratios, wsgate ÷ native per framework and configuration (`values['express|wsgate']`
- * with logging off, `values['express|wsgate-logged']` with logging on), for the summary table and
- * the README.
+ * with logging off, `values['express|wsgate-logged']` with logging on), and logging on ÷ native
+ * with the same logging (`values['express|wsgate-logged|native-logged']`), for the summary table
+ * and the README.
  * @returns {{ metric: string, values: Record<string, number>, higherIsBetter: boolean }[]}
  */
 export function headlineRatios(summary) {
@@ -239,10 +260,10 @@ export function headlineRatios(summary) {
   const add = (metric, groups, keyOf, field, higherIsBetter) => {
     const values = {};
     for (const framework of FRAMEWORKS) {
-      const n = groups.get(keyOf(variantOf(framework, 'native')));
-      for (const { role } of CONFIGURATIONS) {
-        const w = groups.get(keyOf(variantOf(framework, role)));
-        values[`${framework}|${role}`] = w && n ? ratio(w[field], n[field]) : Number.NaN;
+      for (const comparison of COMPARISONS) {
+        const n = groups.get(keyOf(variantOf(framework, comparison.baseline)));
+        const w = groups.get(keyOf(variantOf(framework, comparison.role)));
+        values[keyOfComparison(framework, comparison)] = w && n ? ratio(w[field], n[field]) : Number.NaN;
       }
     }
     rows.push({ metric, values, higherIsBetter });
@@ -280,27 +301,32 @@ export function headlineRatios(summary) {
   return rows.filter((row) => Object.values(row.values).some(Number.isFinite));
 }
 
-/** The (framework, configuration) columns that have a variant. */
-function columns() {
+/**
+ * The (framework, configuration) columns that have a variant, each ÷ the native choice; with
+ * `sameLogging`, also logging on ÷ the native choice with logging (where both variants exist).
+ */
+function columns(sameLogging = false) {
   return FRAMEWORKS.flatMap((f) =>
-    CONFIGURATIONS.filter(({ role }) => variantOf(f, role)).map((c) => ({ framework: f, ...c })),
+    COMPARISONS.filter((c) => sameLogging || c.baseline === 'native')
+      .filter(({ role, baseline }) => variantOf(f, role) && variantOf(f, baseline))
+      .map((c) => ({ framework: f, key: keyOfComparison(f, c), ...c })),
   );
 }
 
-/** The summary table: one row per metric, one column per framework and configuration. */
+/** The summary table: one row per metric, one column per framework and comparison. */
 export function renderHeadline(summary) {
-  const cols = columns();
+  const cols = columns(true);
   const rows = headlineRatios(summary)
     .map((row) => [
       `${row.metric} (${row.higherIsBetter ? 'higher' : 'lower'} is better)`,
-      ...cols.map((c) => showRatio(row.values[`${c.framework}|${c.role}`], row.higherIsBetter, true)),
+      ...cols.map((c) => showRatio(row.values[c.key], row.higherIsBetter, true)),
     ])
     .filter((cells) => cells.slice(1).some((cell) => cell !== '–'));
   const header = [
     'wsgate ÷ native',
     ...cols.map(
       (c) =>
-        `${VARIANTS[variantOf(c.framework, c.role)].label} ÷ ${VARIANTS[variantOf(c.framework, 'native')].label}`,
+        `${VARIANTS[variantOf(c.framework, c.role)].label} ÷ ${VARIANTS[variantOf(c.framework, c.baseline)].label}`,
     ),
   ];
   return table(header, rows);
@@ -469,6 +495,6 @@ export function renderReadmeRatios(summary) {
           `${c.framework[0]?.toUpperCase()}${c.framework.slice(1)}, ${c.title}: ÷ ${VARIANTS[variantOf(c.framework, 'native')].label}`,
       ),
     ],
-    rows.map(([name, metrics]) => [name, ...cols.map((c) => cell(`${c.framework}|${c.role}`, ...metrics))]),
+    rows.map(([name, metrics]) => [name, ...cols.map((c) => cell(c.key, ...metrics))]),
   );
 }

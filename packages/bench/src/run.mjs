@@ -157,6 +157,14 @@ accepted handshakes/s ≥ 0.95× with logging on, server CPU per malformed-hands
 key, bad version) ≤ 1.0×.
 
 ${renderHeadline(summary)}
+
+The \`+ pino ÷ native\` columns price wsgate and its logging together against a native server that
+logs nothing; the \`+ pino ÷ … + pino\` columns compare the same logging on both sides (the native
+server logging, by hand and with the same pino logger, the records wsgate writes, where its library
+lets user code see them: accepted handshakes, closes and the origin refusal, not ws's own bad-key
+or bad-version refusals), so what is left there is wsgate's own cost, its fuller records included
+(and in the bad-key and bad-version rows its logging too). The native + pino rows'
+\`× native\` ratios in the details are what that logging alone costs a native server.
 ${
   renderOtelOverhead(summary)
     ? `
@@ -202,7 +210,10 @@ run: with no logger (*logging off*), and as the recommended setup runs it (*logg
 \`+ pino\` rows): a pino logger writing one JSON line per handshake to a file through
 \`pino.destination({ dest, sync: false })\` — given to the app-level \`wsgate({ logger })\` on Express
 and Koa, and as the plugin's \`logger\` option on Fastify (Fastify's own logger stays off: its two
-request lines are not wsgate's cost). The native choices log nothing. Each baseline uses its own library's
+request lines are not wsgate's cost). The native choices log nothing; their \`+ pino\` rows (handshake
+scenarios only) are the same servers with the same logger, logging by hand one record per accepted
+handshake and per close, and one per rejection user code gets to see (the origin refusal), with
+wsgate's messages and field names. Each baseline uses its own library's
 facilities: express-ws and \`@fastify/websocket\` pass \`handleProtocols\` to ws, express-ws checks the
 origin with ws's \`verifyClient\` (Express middleware only runs after its 101), koa-easy-ws and
 \`@fastify/websocket\` in the framework's middleware or \`preValidation\` hook. The memory figure is

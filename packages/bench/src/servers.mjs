@@ -31,6 +31,52 @@ function pathOf(url) {
   return q === -1 ? url : url.slice(0, q);
 }
 
+/** Milliseconds since `startedAt`, to the microsecond, as wsgate's handshake records have it. */
+function since(startedAt) {
+  return Math.round((performance.now() - startedAt) * 1000) / 1000;
+}
+
+/**
+ * The `native + pino` baselines' logging, what a user of the native library hand-writes to log
+ * what wsgate logs: one record per handshake (`record`, the library's view of it; the field names
+ * of wsgate's records) under wsgate's messages, and a close record (code, duration, message
+ * counts) when the connection ends. Object literals only: no spread on this path.
+ */
+function logAccepted(logger, record) {
+  logger.info(record, 'websocket handshake accepted');
+}
+
+function logRejected(logger, record) {
+  logger.info(record, 'websocket handshake rejected');
+}
+
+/** {@link echo}, counting messages, and logging the connection's end on `logger`. */
+function loggedEcho(ws, logger, path, framework, remoteAddress) {
+  const openedAt = performance.now();
+  let messagesIn = 0;
+  let messagesOut = 0;
+  ws.on('message', (data, isBinary) => {
+    messagesIn++;
+    ws.send(data, { binary: isBinary });
+    messagesOut++;
+  });
+  ws.once('close', (closeCode) => {
+    logger.info(
+      {
+        path,
+        framework,
+        remoteAddress,
+        protocol: ws.protocol || undefined,
+        closeCode,
+        durationMs: Math.round(performance.now() - openedAt),
+        messagesIn,
+        messagesOut,
+      },
+      'websocket connection closed',
+    );
+  });
+}
+
 async function listen(server, host) {
   server.listen(0, host);
   await once(server, 'listening');
@@ -176,6 +222,64 @@ async function startExpressWs(host) {
   return { port: server.address().port, close: closer(server) };
 }
 
+/**
+ * express-ws with the same `fileLogger()` as `@wsgate/express + pino`, logged by hand: the
+ * rejection where user code sees it (`verifyClient`; ws 7 refuses a bad key or version before
+ * calling it, with no event to hook), the accepted handshake in the `app.ws` handler (Express
+ * runs it after the 101), the close on the socket. The handler's `req.path` has express-ws's
+ * `/.websocket` suffix; the handshake's duration runs from `verifyClient`.
+ */
+async function startExpressWsLogged(host) {
+  const { default: express } = await import('express');
+  const { default: expressWs } = await import('express-ws');
+  const log = await fileLogger();
+  const { logger } = log;
+  const startedAt = new WeakMap();
+  const app = express();
+  expressWs(app, undefined, {
+    wsOptions: {
+      handleProtocols: pickProtocol,
+      verifyClient: (info, callback) => {
+        const started = performance.now();
+        if (originAllowed(info.origin)) {
+          startedAt.set(info.req, started);
+          return callback(true);
+        }
+        logRejected(logger, {
+          outcome: 'rejected',
+          status: 403,
+          path: pathOf(info.req.url),
+          framework: 'express',
+          method: info.req.method,
+          remoteAddress: info.req.socket.remoteAddress,
+          origin: info.origin,
+          durationMs: since(started),
+        });
+        callback(false, 403);
+      },
+    },
+  });
+  app.ws(CHAT_PATH, (ws, req) => {
+    const path = req.path.slice(0, -'/.websocket'.length);
+    const remoteAddress = req.socket.remoteAddress;
+    logAccepted(logger, {
+      outcome: 'accepted',
+      status: 101,
+      path,
+      framework: 'express',
+      method: req.method,
+      remoteAddress,
+      origin: req.headers.origin,
+      protocol: ws.protocol || undefined,
+      durationMs: since(startedAt.get(req) ?? performance.now()),
+    });
+    loggedEcho(ws, logger, path, 'express', remoteAddress);
+  });
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server), logFile: log.file };
+}
+
 /** @wsgate/koa, as in the reference app; with `logged`, its app-level `wsgate({ logger })` first. */
 async function startKoaWsgate(host, logged = false, otel = false, lifecycle = 'default') {
   const stopOtel = otel ? await instrumentOtel() : undefined;
@@ -208,6 +312,57 @@ async function startKoaEasyWs(host) {
   const server = app.listen(0, host);
   await once(server, 'listening');
   return { port: server.address().port, close: closer(server) };
+}
+
+/**
+ * koa-easy-ws with the same `fileLogger()` as `@wsgate/koa + pino`, logged by hand in the route:
+ * the origin refusal, the accepted handshake once `ctx.ws()` resolves, the close on the socket.
+ * A bad key or version is refused by ws inside `ctx.ws()` (whose promise then never settles), out
+ * of the route's sight.
+ */
+async function startKoaEasyWsLogged(host) {
+  const { default: Koa } = await import('koa');
+  const { default: websocket } = await import('koa-easy-ws');
+  const log = await fileLogger();
+  const { logger } = log;
+  const app = new Koa();
+  app.use(websocket('ws', { wsOptions: { handleProtocols: pickProtocol } }));
+  app.use(async (ctx, next) => {
+    if (ctx.path !== CHAT_PATH || !ctx.ws) return next();
+    const startedAt = performance.now();
+    const origin = ctx.get('Origin');
+    const remoteAddress = ctx.req.socket.remoteAddress;
+    if (!originAllowed(origin)) {
+      ctx.status = 403;
+      logRejected(logger, {
+        outcome: 'rejected',
+        status: 403,
+        path: ctx.path,
+        framework: 'koa',
+        method: ctx.method,
+        remoteAddress,
+        origin,
+        durationMs: since(startedAt),
+      });
+      return;
+    }
+    const ws = await ctx.ws();
+    logAccepted(logger, {
+      outcome: 'accepted',
+      status: 101,
+      path: ctx.path,
+      framework: 'koa',
+      method: ctx.method,
+      remoteAddress,
+      origin,
+      protocol: ws.protocol || undefined,
+      durationMs: since(startedAt),
+    });
+    loggedEcho(ws, logger, ctx.path, 'koa', remoteAddress);
+  });
+  const server = app.listen(0, host);
+  await once(server, 'listening');
+  return { port: server.address().port, close: closer(server), logFile: log.file };
 }
 
 /**
@@ -259,13 +414,70 @@ async function startFastifyWebsocket(host) {
 }
 
 /**
+ * Plain @fastify/websocket with the same `fileLogger()` as `@wsgate/fastify + pino` (Fastify's own
+ * logger stays off, as there), logged by hand: the origin refusal in the `preValidation` hook, the
+ * accepted handshake in the route's handler, the close on the socket. The handshake's duration
+ * runs from `preValidation` (a request decorator carries its start). A bad key or version is
+ * refused by ws inside the plugin's upgrade, out of the route's sight.
+ */
+async function startFastifyWebsocketLogged(host) {
+  const { default: Fastify } = await import('fastify');
+  const { default: fastifyWebsocket } = await import('@fastify/websocket');
+  const log = await fileLogger();
+  const { logger } = log;
+  const app = Fastify({ logger: false });
+  app.decorateRequest('wsStartedAt', 0);
+  await app.register(fastifyWebsocket, { options: { handleProtocols: pickProtocol } });
+  app.get(
+    CHAT_PATH,
+    {
+      websocket: true,
+      preValidation: async (request, reply) => {
+        request.wsStartedAt = performance.now();
+        if (originAllowed(request.headers.origin)) return;
+        logRejected(logger, {
+          outcome: 'rejected',
+          status: 403,
+          path: pathOf(request.url),
+          framework: 'fastify',
+          method: request.method,
+          remoteAddress: request.socket.remoteAddress,
+          origin: request.headers.origin,
+          durationMs: since(request.wsStartedAt),
+        });
+        return reply.code(403).send();
+      },
+    },
+    (socket, request) => {
+      const path = pathOf(request.url);
+      const remoteAddress = request.socket.remoteAddress;
+      logAccepted(logger, {
+        outcome: 'accepted',
+        status: 101,
+        path,
+        framework: 'fastify',
+        method: request.method,
+        remoteAddress,
+        origin: request.headers.origin,
+        protocol: socket.protocol || undefined,
+        durationMs: since(request.wsStartedAt),
+      });
+      loggedEcho(socket, logger, path, 'fastify', remoteAddress);
+    },
+  );
+  await app.listen({ port: 0, host });
+  return { port: app.server.address().port, close: () => app.close(), logFile: log.file };
+}
+
+/**
  * Every server variant. `role` is `wsgate` (no logger), `wsgate-logged` (the reference
  * configuration: a pino logger writing every handshake's record to a file), `wsgate-otel` (no
  * logger, @wsgate/otel recording metrics and spans on the real SDK), `wsgate-bare` (no logger,
  * heartbeat off), `wsgate-limits` (no logger, heartbeat on, every connection limit set, none
- * reached), `native` (the library
- * users would pick instead on that framework; they log nothing) or `floor` (bare ws, shared by all
- * frameworks).
+ * reached), `native` (the library users would pick instead on that framework; they log nothing),
+ * `native-logged` (the same native server with the same `fileLogger()`, logging by hand what
+ * wsgate logs, where the library lets user code see it) or `floor` (bare ws, shared by all
+ * frameworks). `handshakesOnly` variants run in the handshake scenarios only (no echo, no idle).
  */
 export const VARIANTS = {
   floor: { framework: undefined, role: 'floor', label: 'ws handleUpgrade + http', start: startFloor },
@@ -300,6 +512,13 @@ export const VARIANTS = {
     start: (host) => startExpressWsgate(host, false, false, 'limits'),
   },
   'express-native': { framework: 'express', role: 'native', label: 'express-ws', start: startExpressWs },
+  'express-native-pino': {
+    framework: 'express',
+    role: 'native-logged',
+    label: 'express-ws + pino',
+    start: startExpressWsLogged,
+    handshakesOnly: true,
+  },
   'koa-wsgate': { framework: 'koa', role: 'wsgate', label: '@wsgate/koa', start: startKoaWsgate },
   'koa-wsgate-pino': {
     framework: 'koa',
@@ -326,6 +545,13 @@ export const VARIANTS = {
     start: (host) => startKoaWsgate(host, false, false, 'limits'),
   },
   'koa-native': { framework: 'koa', role: 'native', label: 'koa-easy-ws', start: startKoaEasyWs },
+  'koa-native-pino': {
+    framework: 'koa',
+    role: 'native-logged',
+    label: 'koa-easy-ws + pino',
+    start: startKoaEasyWsLogged,
+    handshakesOnly: true,
+  },
   'fastify-wsgate': {
     framework: 'fastify',
     role: 'wsgate',
@@ -361,5 +587,12 @@ export const VARIANTS = {
     role: 'native',
     label: '@fastify/websocket',
     start: startFastifyWebsocket,
+  },
+  'fastify-native-pino': {
+    framework: 'fastify',
+    role: 'native-logged',
+    label: '@fastify/websocket + pino',
+    start: startFastifyWebsocketLogged,
+    handshakesOnly: true,
   },
 };

@@ -170,7 +170,9 @@ export async function runSuite(plan, options = {}) {
           if (problem) results.problems.push({ variant, what: scenario, problem });
         }
         if (accepted) {
-          const healthy = new Map([...live].filter(([variant]) => !results.broken[variant]));
+          const healthy = new Map(
+            [...live].filter(([variant]) => !results.broken[variant] && !VARIANTS[variant].handshakesOnly),
+          );
           const echo = await interleavedEcho(healthy, plan.echo);
           for (const [variant, message] of echo.errors)
             markBroken(variant, `round ${round + 1} echo`, message);
@@ -188,6 +190,7 @@ export async function runSuite(plan, options = {}) {
     }
     if (round < plan.idle.rounds) {
       for (const variant of rotate(variants, round)) {
+        if (VARIANTS[variant].handshakesOnly) continue;
         const sample = await attempt(variant, `round ${round + 1} idle`, (common) =>
           idleSample(variant, { ...plan.idle, ...common }),
         );
@@ -203,11 +206,12 @@ export async function runSuite(plan, options = {}) {
       }
     }
   }
-  // With shared servers, what each logging-on variant's logger wrote over the whole suite.
+  // With shared servers, what each logging-on variant's logger (wsgate's, or a native baseline's
+  // hand-written one) wrote over the whole suite.
   for (const [variant, server] of shared) {
     await server.then(
       async (s) => {
-        if (VARIANTS[variant].role === 'wsgate-logged') {
+        if (VARIANTS[variant].role.endsWith('-logged')) {
           const { logLines } = await s.usage(false, true);
           if (logLines) results.logLines[variant] = logLines;
         }

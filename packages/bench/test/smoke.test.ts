@@ -35,21 +35,25 @@ describe('benchmark harness', () => {
         expect(sample.peakRssBytes).toBeGreaterThan(0);
       }
 
+      const { role, handshakesOnly } = VARIANTS[variant as keyof typeof VARIANTS] as {
+        role: string;
+        handshakesOnly?: boolean;
+      };
       expect(results.echo.map((s) => s.connections)).toEqual(
-        SMOKE_PLAN.echo.phases.map((p) => p.connections),
+        handshakesOnly ? [] : SMOKE_PLAN.echo.phases.map((p) => p.connections),
       );
       for (const sample of results.echo) {
         expect(sample.completed).toBe(sample.roundTrips);
         expect(sample.mismatched).toBe(0);
       }
 
-      expect(results.idle).toHaveLength(1);
-      expect(results.idle[0]?.opened).toBe(SMOKE_PLAN.idle.count);
+      expect(results.idle).toHaveLength(handshakesOnly ? 0 : 1);
+      if (!handshakesOnly) expect(results.idle[0]?.opened).toBe(SMOKE_PLAN.idle.count);
 
       // A logging-on variant writes one JSON line per handshake to its file: every rejection, and
       // every accepted handshake (the scenario's, the echo clients', the idle connections'). The
       // logging-off variants have no file.
-      if (VARIANTS[variant as keyof typeof VARIANTS].role === 'wsgate-logged') {
+      if (role === 'wsgate-logged') {
         const { handshakes, echo, idle } = SMOKE_PLAN;
         const perScenario = (count: number) => handshakes.warmup + count;
         const rejected = (scenarios.length - 1) * perScenario(handshakes.rejectedCount);
@@ -64,6 +68,16 @@ describe('benchmark harness', () => {
         expect(lines['websocket handshake rejected']).toBe(rejected);
         // Besides: one 'websocket connection closed' record per connection that has ended by then.
         expect(lines['websocket connection closed'] ?? 0).toBeLessThanOrEqual(accepted);
+      } else if (role === 'native-logged') {
+        // A native baseline logging by hand (handshake scenarios only): every accepted handshake,
+        // and the one rejection its user code sees, the origin refusal.
+        const { handshakes } = SMOKE_PLAN;
+        const lines = results.logLines[variant] ?? {};
+        expect(lines['websocket handshake accepted']).toBe(handshakes.warmup + handshakes.count);
+        expect(lines['websocket handshake rejected']).toBe(handshakes.warmup + handshakes.rejectedCount);
+        expect(lines['websocket connection closed'] ?? 0).toBeLessThanOrEqual(
+          handshakes.warmup + handshakes.count,
+        );
       } else {
         expect(results.logLines[variant]).toBeUndefined();
       }
