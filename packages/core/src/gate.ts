@@ -444,7 +444,8 @@ export class Gate<TRequest = unknown> {
     } catch (error) {
       return hookFailure(error);
     }
-    return result instanceof Promise ? this.#bounded(result) : result;
+    // Any thenable (Bluebird, a query builder, another realm's promise) is awaited as before.
+    return isThenable(result) ? this.#bounded(Promise.resolve(result)) : (result as T);
   }
 
   async #bounded<T>(result: Promise<T>): Promise<T | HandshakeError> {
@@ -491,6 +492,14 @@ export class Gate<TRequest = unknown> {
   ): RejectDecision {
     return { kind: 'reject', error, diagnosis, otherFailures, origin };
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** A hook's thrown HandshakeError is kept; anything else thrown becomes `HOOK_FAILED`. */

@@ -443,6 +443,32 @@ describe('beforeUpgrade', () => {
     ]);
   });
 
+  // Found in review: a hook's result was awaited only when it was a native Promise, so a
+  // rejecting thenable (Bluebird, a query builder) accepted the handshake with itself as context.
+  it('awaits a thenable that is not a native Promise, rejecting or resolving', async () => {
+    const thenable = (settle: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a non-native thenable is the point of the test
+      then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+        setTimeout(() => settle(resolve, reject), 1);
+      },
+    });
+    const rejected = await run(
+      { beforeUpgrade: () => thenable((_, reject) => reject(new HandshakeError('FORBIDDEN'))) as never },
+      minimalHeaders,
+    );
+    expect(rejected.decision).toMatchObject({ kind: 'reject', error: { code: 'FORBIDDEN' } });
+    const resolved = await run(
+      { beforeUpgrade: () => thenable((resolve) => resolve({ userId: 7 })) as never },
+      minimalHeaders,
+    );
+    expect(resolved.decision).toMatchObject({ kind: 'accept', context: { userId: 7 } });
+    const picked = await run(
+      { protocols: ['chat'], selectProtocol: () => thenable((resolve) => resolve('chat')) as never },
+      minimalWith({ 'Sec-WebSocket-Protocol': 'chat' }),
+    );
+    expect(picked.decision).toMatchObject({ kind: 'accept', protocol: 'chat' });
+  });
+
   it('rejects with a thrown HandshakeError; AUTHENTICATION_REQUIRED gets WWW-Authenticate', async () => {
     const { decision, response } = await run(
       {

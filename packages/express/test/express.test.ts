@@ -43,6 +43,35 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     return app;
   }
 
+  // Found in review: a client that left while slow middleware ran was logged twice (the
+  // dispatcher's CLIENT_DISCONNECTED, then the endpoint's once the middleware went on), and the
+  // record had no client address (first read from the destroyed socket).
+  it('logs a client that leaves during slow middleware once, with its address', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(wsgate({ logger: logs.logger }));
+    app.use('/slow', (_req, _res, next) => {
+      setTimeout(next, 200);
+    });
+    app.get(
+      '/slow',
+      websocket({ origins: '*' }, (ws) => ws.close()),
+    );
+    const port = await listen(http.createServer(app));
+    // A first request installs the dispatcher: the handshake then arrives on 'upgrade'.
+    await fetch(`http://127.0.0.1:${port}/health`);
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    client.write(buildRequest({ path: '/slow', host: `127.0.0.1:${port}` }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.end();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const records = logs.records.filter((r) => r.path === '/slow');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ code: 'CLIENT_DISCONNECTED', remoteAddress: '127.0.0.1' });
+    client.destroy();
+  });
+
   // Found in review: on a fresh server (no 'upgrade' listener yet) a handshake pipelined behind a
   // plain request arrives on the request path while that request's response is still being
   // written; its 101 went out into the middle of that response.

@@ -721,6 +721,10 @@ function newConnection(
   arrival: Arrival,
   dispatched: () => CoreDispatched,
 ): UpgradeConnection {
+  // Read while the socket is open: Node caches the peer address on first read, and a record
+  // written after a client left (or a deadline destroyed the socket) reads it — through the
+  // framework's `req.ip` too — from a socket that no longer has one. The endpoint reads it anyway.
+  void (socket as Partial<Socket>).remoteAddress;
   const connection: UpgradeConnection = {
     socket,
     head,

@@ -23,6 +23,7 @@ import {
   serverConnectionLimit,
   serverLogger,
   type UpgradeConnection,
+  upgradeConnectionOf,
   upgradesTagged,
 } from './dispatcher.js';
 import type { EndpointHandle } from './endpoint.js';
@@ -180,6 +181,9 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
       if (args.response && adoptUpgradeRequest(server, req, args.response) === 'answered') return;
     } else if (args.endpoint) registerEndpoint(server, args.endpoint);
   }
+  // Already answered and logged by the dispatcher (the client left, or the deadline passed, while
+  // the middleware ran): one record per handshake, so nothing more here.
+  if (args.upgrade === undefined && upgradeConnectionOf(req)?.claimed) return;
   const claimed = args.upgrade === undefined ? claimUpgrade(req) : undefined;
   if (claimed && args.frameworkEndsResponse) claimed.frameworkEnds = true;
   const connection = args.upgrade ?? claimed;
@@ -230,7 +234,8 @@ export async function settleHandshake<TRequest, TSocket extends SupervisedWebSoc
         const response = args.response;
         const turn = await awaitTurn(req, response, gate.options.handshakeTimeoutMs);
         if (turn === 'ready') {
-          const adopted = adoptUpgradeRequest(server, req, response) ? claimUpgrade(req) : undefined;
+          const adopted =
+            adoptUpgradeRequest(server, req, response) === 'adopted' ? claimUpgrade(req) : undefined;
           if (adopted && args.frameworkEndsResponse) adopted.frameworkEnds = true;
           if (adopted) complete(adopted.socket, adopted.head, adopted.settled);
           else complete(socket, undefined, undefined);
