@@ -38,6 +38,7 @@ import {
   registerEndpoint,
   routeTaggedUpgrades,
   settleHandshake,
+  stopRoutingTaggedUpgrades,
   tagUpgrades,
   type UpgradeConnection,
   type UpgradeListener,
@@ -185,7 +186,11 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   // What no request of Fastify's carries a `request.log` for (a malformed handshake answered on
   // arrival, the router's own 400/414, the server's descriptor and TLS records) goes to the
   // plugin's `logger`, else to Fastify's own.
-  tagUpgrades(fastify.server, { logger: defaultGate.options.logger ?? fastify.log, framework: 'fastify' });
+  tagUpgrades(fastify.server, {
+    logger: defaultGate.options.logger ?? fastify.log,
+    framework: 'fastify',
+    production: defaultGate.options.production,
+  });
   if (maxServerConnections !== undefined)
     limitServerConnections(fastify.server, maxServerConnections, PACKAGE);
   const endpoints = new Map<string, EndpointHandle<WebSocket>>();
@@ -220,7 +225,13 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   const router =
     listeners.find((listener) => !upgradeListeners.has(listener)) ??
     listeners.find((listener) => listener.name === 'onUpgrade');
-  if (router) routeTaggedUpgrades(fastify.server, router);
+  if (router) {
+    routeTaggedUpgrades(fastify.server, router);
+    fastify.addHook('preClose', (done) => {
+      stopRoutingTaggedUpgrades(fastify.server);
+      done();
+    });
+  }
 
   // Core's acceptance callback, run by ws's 'connection' before @fastify/websocket calls the route.
   const opening = new WeakMap<IncomingMessage, (ws: WebSocket) => void>();

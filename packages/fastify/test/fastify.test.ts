@@ -535,6 +535,36 @@ describe('@wsgate/fastify', () => {
     expect(hooks).toEqual([]);
   });
 
+  // Found in review: answered on arrival ahead of another library's 'upgrade' listener, which
+  // then answered the same socket; and @fastify/websocket's own close hook could no longer
+  // remove its (guarded) listener.
+  it('leaves a malformed handshake to Fastify where another upgrade listener shares the server, and unhooks on close', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyWebsocket);
+    await app.register(wsgate, { origins: '*' });
+    const hooks: string[] = [];
+    app.addHook('onRequest', async (request) => {
+      hooks.push(request.url);
+    });
+    app.get(
+      '/chat',
+      websocket({}, (socket) => socket.close()),
+    );
+    const port = await listen(app);
+    const other = (_req: IncomingMessage) => {};
+    app.server.on('upgrade', other);
+    const response = await sendRaw(
+      port,
+      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: { 'Sec-WebSocket-Key': 'short' } }),
+    );
+    expect(response.status).toBe(400);
+    expect(hooks).toEqual(['/chat']);
+    app.server.off('upgrade', other);
+    await app.close();
+    expect(app.server.listenerCount('upgrade'), 'an upgrade listener left after close').toBe(1);
+  });
+
   // Found in review: the handshake was emitted on 'upgrade' again, to every listener.
   it.each([
     ['registered by wsgate', false],

@@ -127,8 +127,10 @@ interface ServerState {
   tagging: boolean;
   /** The plugin's own `'upgrade'` listener on a tagged server ({@link routeTaggedUpgrades}). */
   router?: UpgradeListener | undefined;
-  /** What stands in the router's place among the `'upgrade'` listeners: it skips requests answered on arrival. */
+  /** What stands in the router's place among the `'upgrade'` listeners: it answers malformed handshakes on arrival. */
   guardedRouter?: UpgradeListener | undefined;
+  /** Where a tagged server's own answers are logged (tagUpgrades). */
+  tagReporter?: { readonly gate: Gate<never>; readonly logger: Logger | undefined } | undefined;
 }
 
 type Tagged = IncomingMessage & { [kUpgrade]?: Dispatched };
@@ -236,7 +238,12 @@ export function attachUpgradeDispatch(
  */
 export function tagUpgrades(
   server: HttpServer,
-  options: { readonly logger?: Logger | undefined; readonly framework?: string | undefined } = {},
+  options: {
+    readonly logger?: Logger | undefined;
+    readonly framework?: string | undefined;
+    /** Hide the detail of server faults in what core answers itself (the plugin's `production`). */
+    readonly production?: boolean | undefined;
+  } = {},
 ): void {
   watchIfTls(server, options.logger, options.framework);
   const state = stateOf(server);
@@ -248,18 +255,15 @@ export function tagUpgrades(
     );
   }
   state.tagging = true;
+  if (options.production !== undefined)
+    state.settings = { ...state.settings, production: options.production };
   const reporter = createGate<never>({ logger: options.logger }, { framework: options.framework ?? 'core' });
+  state.tagReporter = { gate: reporter, logger: options.logger };
   const tag = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     guardSocket(socket);
     const connection: UpgradeConnection = { socket, head, startedAt: performance.now(), claimed: false };
     (req as Tagged)[kUpgrade] = { connection, response: undefined };
     const previous = responseOn(socket);
-    // A malformed handshake is answered here, before the framework runs, where the plugin's
-    // listener (known and guarded: routeTaggedUpgrades) then skips it.
-    if (!previous && state.guardedRouter && rejectedOnArrival(state, req, socket, reporter, options.logger)) {
-      connection.claimed = true;
-      return;
-    }
     if (previous) {
       // A handshake pipelined behind a request whose response is still attached: the plugin's
       // listener (after this one) cannot give it a response of its own (ERR_HTTP_SOCKET_ASSIGNED)
@@ -319,12 +323,40 @@ export function routeTaggedUpgrades(server: HttpServer, listener: UpgradeListene
   const state = stateOf(server);
   if (state.router === listener) return;
   const guarded: UpgradeListener = function (this: HttpServer, req, socket, head) {
-    if ((req as Tagged)[kUpgrade]?.connection.claimed) return;
+    const tagged = (req as Tagged)[kUpgrade];
+    if (tagged?.connection.claimed) return;
+    // A malformed handshake is answered here, before the framework runs (docs/design.md) — only
+    // where the plugin's router and wsgate's tagging are the server's only 'upgrade' listeners:
+    // another library's listener (which already had its turn, or comes next) may own the path.
+    const reporter = state.tagReporter;
+    if (
+      tagged &&
+      reporter &&
+      server.listenerCount('upgrade') === 2 &&
+      !responseOn(socket) &&
+      rejectedOnArrival(state, req, socket, reporter.gate, reporter.logger)
+    ) {
+      tagged.connection.claimed = true;
+      return;
+    }
     listener.call(this, req, socket, head);
   };
   if (!replaceListener(server, 'upgrade', listener, guarded)) return;
   state.router = listener;
   state.guardedRouter = guarded;
+}
+
+/**
+ * Undoes {@link routeTaggedUpgrades} when the framework closes: removes the guarded router from
+ * the server's `'upgrade'` listeners (the plugin's own close hook removes its listener by
+ * reference, which no longer finds it).
+ */
+export function stopRoutingTaggedUpgrades(server: HttpServer): void {
+  const state = servers.get(server);
+  if (!state?.guardedRouter) return;
+  server.removeListener('upgrade', state.guardedRouter);
+  state.router = undefined;
+  state.guardedRouter = undefined;
 }
 
 /**

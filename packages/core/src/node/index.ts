@@ -44,6 +44,7 @@ export {
   routeTaggedUpgrades,
   serverConnectionLimit,
   serverLogger,
+  stopRoutingTaggedUpgrades,
   tagUpgrades,
   type UpgradeConnection,
   type UpgradeListener,
