@@ -224,11 +224,16 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       attachUpgradeDispatch(server, { gate: appGate(), settings });
     }
     // The first request of a fresh server arrives here even when it is a handshake.
-    // A malformed one is answered there and then, as on the 'upgrade' path (Koa must not respond).
-    if (server && adoptUpgradeRequest(server, ctx.req, ctx.res) === 'answered') {
-      ctx.respond = false;
+    // A malformed one is answered there and then, as on the 'upgrade' path, through Koa's respond.
+    if (
+      server &&
+      adoptUpgradeRequest(server, ctx.req, ctx.res, (response) => {
+        ctx.status = response.status;
+        ctx.set(response.headers);
+        ctx.body = response.body;
+      }) === 'answered'
+    )
       return;
-    }
     const connection = upgradeConnectionOf(ctx.req);
     // Read only if no endpoint claims the request (its record): the endpoint reads its own.
     if (connection) connection.framework = lazyFrameworkRequest(() => frameworkOf(ctx));

@@ -647,11 +647,15 @@ function malformedOnArrival(state: ServerState, req: IncomingMessage, arrival: A
  * dispatched upgrade. The arrival is invisible to the client: a malformed handshake is answered
  * at once, as the dispatcher answers it on arrival (`'answered'`: the caller must not run the
  * rest of the pipeline). Returns `'adopted'`, `'answered'`, or `false` for a request it left alone.
+ *
+ * @param respond - Sends a response the framework's way (Koa's `ctx.body`, so that the
+ *   middleware still to run after `await next()` sees an unsent response); else `res` is written.
  */
 export function adoptUpgradeRequest(
   server: HttpServer,
   req: IncomingMessage,
   res: ServerResponse,
+  respond?: (response: HttpResponse) => void,
 ): 'adopted' | 'answered' | false {
   const state = servers.get(server);
   if (!state || state.tagging || (req as Tagged)[kUpgrade] || res.headersSent) return false;
@@ -659,7 +663,7 @@ export function adoptUpgradeRequest(
   const socket = req.socket;
   // A request pipelined behind one still being written has no socket on its response yet.
   if (!(socket instanceof Socket) || socket.destroyed || res.socket !== socket) return false;
-  if (answeredOnArrival(state, req, res)) return 'answered';
+  if (answeredOnArrival(state, req, res, respond)) return 'answered';
   const connection = newConnection(req, socket, EMPTY, 'request', () => dispatched);
   const control = adoptResponse(
     res,
@@ -675,17 +679,25 @@ export function adoptUpgradeRequest(
  * carries the rejection (and `Connection: close`), logged with what the app-level middleware
  * knows of the request (the framework has not resolved the client yet either).
  */
-function answeredOnArrival(state: ServerState, req: IncomingMessage, res: ServerResponse): boolean {
+function answeredOnArrival(
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  respond: ((response: HttpResponse) => void) | undefined,
+): boolean {
   const gate = gateOf(state);
   const malformed = malformedOnArrival(state, req, 'request', gate);
   if (!malformed) return false;
   const { response } = malformed;
   res.shouldKeepAlive = false;
-  res.writeHead(response.status, {
-    ...response.headers,
-    'Content-Length': String(Buffer.byteLength(response.body)),
-  });
-  res.end(response.body);
+  if (respond) respond(response);
+  else {
+    res.writeHead(response.status, {
+      ...response.headers,
+      'Content-Length': String(Buffer.byteLength(response.body)),
+    });
+    res.end(response.body);
+  }
   gate.report(malformed.handshake, malformed.decision, {
     startedAt: malformed.startedAt,
     logger: state.settings.logger ?? loggersOf(state),
