@@ -66,7 +66,12 @@ export type ConnectionHandler<TContext = undefined> = (
 
 /** The Express handler of a WebSocket endpoint, with its connections and a `close()`. */
 export interface WebSocketEndpoint extends RequestHandler, EndpointHandle<WebSocket> {
-  /** The endpoint's ws server. */
+  /**
+   * The endpoint's ws server. The request its events carry (`'headers'`, `'connection'`) is
+   * core's view of the handshake — `headers` (with the negotiated subprotocol and extensions),
+   * `method`, `url`, `socket`, `httpVersion` — not the framework's request: the connection
+   * handler gets that one.
+   */
   readonly wss: WebSocketServer;
   /** The endpoint's gate (its validated options). */
   readonly gate: Gate<Request>;

@@ -73,7 +73,12 @@ export type ConnectionHandler<TContext = undefined, StateT = DefaultState, Conte
 export interface WebSocketEndpoint<StateT = DefaultState, ContextT = DefaultContext>
   extends Middleware<StateT, ContextT>,
     EndpointHandle<WebSocket> {
-  /** The endpoint's ws server. */
+  /**
+   * The endpoint's ws server. The request its events carry (`'headers'`, `'connection'`) is
+   * core's view of the handshake — `headers` (with the negotiated subprotocol and extensions),
+   * `method`, `url`, `socket`, `httpVersion` — not the framework's request: the connection
+   * handler gets that one.
+   */
   readonly wss: WebSocketServer;
   /** The endpoint's gate (its validated options). */
   readonly gate: Gate<ParameterizedContext<StateT, ContextT>>;
