@@ -509,10 +509,8 @@ describe('@wsgate/fastify', () => {
     );
   });
 
-  it.each([
-    ['registered by wsgate', false],
-    ['registered by another plugin first', true],
-  ])('answers a malformed handshake before any Fastify hook runs (%s)', async (_name, shared) => {
+  /** A wsgate app with a /chat endpoint that records the URL of every request its onRequest hook sees. */
+  async function hookedChatApp(shared: boolean) {
     const app = Fastify();
     apps.push(app);
     if (shared) await app.register(fastifyWebsocket);
@@ -526,10 +524,20 @@ describe('@wsgate/fastify', () => {
       websocket({}, (socket) => socket.close()),
     );
     const port = await listen(app);
-    const response = await sendRaw(
-      port,
-      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: { 'Sec-WebSocket-Key': 'short' } }),
-    );
+    const sendBadKey = () =>
+      sendRaw(
+        port,
+        buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: { 'Sec-WebSocket-Key': 'short' } }),
+      );
+    return { app, hooks, sendBadKey };
+  }
+
+  it.each([
+    ['registered by wsgate', false],
+    ['registered by another plugin first', true],
+  ])('answers a malformed handshake before any Fastify hook runs (%s)', async (_name, shared) => {
+    const { hooks, sendBadKey } = await hookedChatApp(shared);
+    const response = await sendBadKey();
     expect(response.status).toBe(400);
     expect(response.body).toContain('WEBSOCKET_KEY_INVALID');
     expect(hooks).toEqual([]);
@@ -539,25 +547,10 @@ describe('@wsgate/fastify', () => {
   // then answered the same socket; and @fastify/websocket's own close hook could no longer
   // remove its (guarded) listener.
   it('leaves a malformed handshake to Fastify where another upgrade listener shares the server, and unhooks on close', async () => {
-    const app = Fastify();
-    apps.push(app);
-    await app.register(fastifyWebsocket);
-    await app.register(wsgate, { origins: '*' });
-    const hooks: string[] = [];
-    app.addHook('onRequest', async (request) => {
-      hooks.push(request.url);
-    });
-    app.get(
-      '/chat',
-      websocket({}, (socket) => socket.close()),
-    );
-    const port = await listen(app);
+    const { app, hooks, sendBadKey } = await hookedChatApp(true);
     const other = (_req: IncomingMessage) => {};
     app.server.on('upgrade', other);
-    const response = await sendRaw(
-      port,
-      buildRequest({ path: '/chat', host: `127.0.0.1:${port}`, headers: { 'Sec-WebSocket-Key': 'short' } }),
-    );
+    const response = await sendBadKey();
     expect(response.status).toBe(400);
     expect(hooks).toEqual(['/chat']);
     app.server.off('upgrade', other);
