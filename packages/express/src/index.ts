@@ -169,7 +169,10 @@ export function wsgate(settings: DispatchSettings = {}): RequestHandler {
     if (server && adoptUpgradeRequest(server, req, res) === 'answered') return;
     const connection = upgradeConnectionOf(req);
     // Read only if no endpoint claims the request (its record): the endpoint reads its own.
-    if (connection) connection.framework = lazyFrameworkRequest(() => frameworkOf(req as Request));
+    if (connection)
+      connection.framework = lazyFrameworkRequest({ url: req.originalUrl }, () =>
+        frameworkOf(req as Request),
+      );
     next();
   };
 }

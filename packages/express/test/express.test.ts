@@ -43,6 +43,26 @@ describe.each(majors)('@wsgate/express on $name', ({ module: express }) => {
     return app;
   }
 
+  // Found in review: the app-level view of the request was read only when the 404's record was
+  // written, by when a route that called next() had left its `req.route` behind.
+  it('logs a 404 behind a route that called next() without that route', async () => {
+    const logs = new LogCapture();
+    const app = express();
+    app.use(wsgate({ logger: logs.logger }));
+    app.get('/x', (_req, _res, next) => next());
+    app.get(
+      '/chat',
+      websocket({ origins: '*' }, (ws) => ws.close()),
+    );
+    const port = await listen(http.createServer(app));
+    await fetch(`http://127.0.0.1:${port}/health`);
+    const response = await sendRaw(port, buildRequest({ path: '/x', host: `127.0.0.1:${port}` }));
+    expect(response.status).toBe(404);
+    const record = await logs.find((r) => r.path === '/x');
+    expect(record).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
+    expect(record.route).toBeUndefined();
+  });
+
   // Found in review: a client that left while slow middleware ran was logged twice (the
   // dispatcher's CLIENT_DISCONNECTED, then the endpoint's once the middleware went on), and the
   // record had no client address (first read from the destroyed socket).

@@ -249,7 +249,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
       connection.logger = defaults.logger ?? request.log;
       connection.requestId = request.id;
       // Read only if no endpoint claims the request (its record): the endpoint reads its own.
-      connection.framework = lazyFrameworkRequest(() => frameworkOf(request));
+      connection.framework = lazyFrameworkRequest({ route: request.routeOptions.url }, () =>
+        frameworkOf(request),
+      );
     }
     done();
   });

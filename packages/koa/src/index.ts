@@ -241,7 +241,8 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
       return;
     const connection = upgradeConnectionOf(ctx.req);
     // Read only if no endpoint claims the request (its record): the endpoint reads its own.
-    if (connection) connection.framework = lazyFrameworkRequest(() => frameworkOf(ctx));
+    if (connection)
+      connection.framework = lazyFrameworkRequest({ url: ctx.originalUrl }, () => frameworkOf(ctx));
     await next();
   };
 }

@@ -18,30 +18,31 @@ export interface FrameworkRequest {
 }
 
 /**
- * A {@link FrameworkRequest} resolved the first time one of its fields is read: for what an
- * adapter's app-level middleware records about every upgrade request, which only the outcomes no
- * endpoint claims read (the framework's client-address and host getters cost tens of µs).
+ * A {@link FrameworkRequest} whose client address and site are resolved the first time one of
+ * them is read: for what an adapter's app-level middleware records about every upgrade request,
+ * which only the outcomes no endpoint claims read (the framework's client-address and host
+ * getters cost tens of µs). The request target and route are taken now: routing changes them.
  *
- * @param resolve - Reads the fields from the framework's request; called at most once.
+ * @param now - The request target and route as they are now.
+ * @param resolve - Reads the client address and site from the framework's request; called at most once.
  */
-export function lazyFrameworkRequest(resolve: () => FrameworkRequest): FrameworkRequest {
-  let resolved: FrameworkRequest | undefined;
+export function lazyFrameworkRequest(
+  now: Pick<FrameworkRequest, 'url' | 'route'>,
+  resolve: () => Pick<FrameworkRequest, 'clientAddress' | 'site'>,
+): FrameworkRequest {
+  let resolved: Pick<FrameworkRequest, 'clientAddress' | 'site'> | undefined;
   const get = () => {
     resolved ??= resolve();
     return resolved;
   };
   return {
-    get url() {
-      return get().url;
-    },
+    url: now.url,
+    route: now.route,
     get clientAddress() {
       return get().clientAddress;
     },
     get site() {
       return get().site;
-    },
-    get route() {
-      return get().route;
     },
   };
 }
