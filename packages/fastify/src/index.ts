@@ -185,9 +185,9 @@ const plugin: FastifyPluginAsync<WsGatePluginOptions> = async (fastify, options)
   }
   // What no request of Fastify's carries a `request.log` for (a malformed handshake answered on
   // arrival, the router's own 400/414, the server's descriptor and TLS records) goes to the
-  // plugin's `logger`, else to Fastify's own.
+  // plugin's `logger`, else to Fastify's own (the default gate's logger).
   tagUpgrades(fastify.server, {
-    logger: defaultGate.options.logger ?? fastify.log,
+    logger: defaultGate.options.logger,
     framework: 'fastify',
     production: defaultGate.options.production,
   });

@@ -94,6 +94,13 @@ const appGate = () => {
   return sharedGate;
 };
 
+/** Sends one of core's responses the Koa way: Koa's respond writes it after the middleware. */
+function respondWith(ctx: ParameterizedContext<unknown, unknown>, response: HttpResponse): void {
+  ctx.status = response.status;
+  ctx.set(response.headers);
+  ctx.body = response.body;
+}
+
 /** What Koa resolved for a request: its client address, host and scheme (`app.proxy` applied). */
 function frameworkOf(ctx: ParameterizedContext<unknown, unknown>, path?: string): FrameworkRequest {
   const hostname = ctx.hostname;
@@ -185,9 +192,7 @@ export function websocket<TContext, StateT, ContextT>(
       server: wss,
       respond: (response: HttpResponse) => {
         responded = true;
-        ctx.status = response.status;
-        ctx.set(response.headers);
-        ctx.body = response.body;
+        respondWith(ctx, response);
       },
       pass: () => {
         passed = true;
@@ -232,11 +237,7 @@ export function wsgate(settings: DispatchSettings = {}): Middleware {
     // A malformed one is answered there and then, as on the 'upgrade' path, through Koa's respond.
     if (
       server &&
-      adoptUpgradeRequest(server, ctx.req, ctx.res, (response) => {
-        ctx.status = response.status;
-        ctx.set(response.headers);
-        ctx.body = response.body;
-      }) === 'answered'
+      adoptUpgradeRequest(server, ctx.req, ctx.res, (response) => respondWith(ctx, response)) === 'answered'
     )
       return;
     const connection = upgradeConnectionOf(ctx.req);
